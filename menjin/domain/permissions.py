@@ -1,0 +1,45 @@
+"""Who may do what: the one table every route is checked against.
+
+Residents never get register permissions: they reach their own household only through the `SELF_*`
+permissions, whose routes are scoped to the account's own person by construction.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from menjin.domain.register import AccountRole
+
+
+class Permission(StrEnum):
+    REGISTER_READ = "register.read"  # buildings, units, gates, schedules, groups (no personal data)
+    REGISTER_WRITE = "register.write"
+    PEOPLE_READ = "people.read"  # personal data: every read is audited
+    PEOPLE_WRITE = "people.write"
+    CREDENTIALS_READ = "credentials.read"
+    CREDENTIALS_WRITE = "credentials.write"
+    BULK_IMPORT = "bulk.import"
+    BULK_EXPORT = "bulk.export"
+    ACCOUNTS_MANAGE = "accounts.manage"
+    AUDIT_READ = "audit.read"
+    COMMUNITY_WRITE = "community.write"
+    SELF_READ = "self.read"
+
+
+_ALL = frozenset(Permission) - {Permission.SELF_READ}
+
+ROLE_PERMISSIONS: dict[AccountRole, frozenset[Permission]] = {
+    AccountRole.ADMIN: _ALL,
+    AccountRole.GUARD: frozenset(
+        {Permission.REGISTER_READ, Permission.PEOPLE_READ, Permission.CREDENTIALS_READ}
+    ),
+    AccountRole.CONTRACTOR: frozenset({Permission.REGISTER_READ}),
+    AccountRole.AUDITOR: frozenset(
+        {Permission.REGISTER_READ, Permission.PEOPLE_READ, Permission.CREDENTIALS_READ, Permission.AUDIT_READ}
+    ),
+    AccountRole.RESIDENT: frozenset({Permission.SELF_READ}),
+}
+
+
+def allowed(role: AccountRole, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS[role]

@@ -1,0 +1,274 @@
+"""Request and response bodies. Inputs forbid unknown fields and bound every string, so a wrong type, an
+oversized value or a stray key is a 422 before any rule runs; update bodies are the create bodies with
+every field optional (derived, not written twice)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, create_model
+
+from menjin.domain.register import (
+    AccountRole,
+    CredentialKind,
+    CredentialStatus,
+    Direction,
+    GateKind,
+    GateMode,
+    PersonRole,
+)
+
+
+def text(max_length: int, min_length: int = 1, pattern: str | None = None) -> Any:
+    return Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=min_length, max_length=max_length, pattern=pattern
+        ),
+    ]
+
+
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Ids = Annotated[list[Id], Field(max_length=1000)]
+Phone = text(20, 0, r"^[0-9+\- ]*$")
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class BuildingIn(In):
+    name: text(40)
+    floors: Annotated[int, Field(ge=1, le=200)] | None = None
+    notes: text(255, 0) = ""
+
+
+class BuildingOut(Out):
+    id: int
+    name: str
+    floors: int | None
+    notes: str
+
+
+class UnitIn(In):
+    building_id: Id
+    entrance: text(16) = "1"
+    room: text(16)
+    floor: Annotated[int, Field(ge=-5, le=200)] | None = None
+
+
+class UnitOut(Out):
+    id: int
+    building_id: int
+    entrance: str
+    room: str
+    floor: int | None
+    label: str
+
+
+class PersonIn(In):
+    unit_id: Id | None = None
+    name: text(60)
+    role: PersonRole
+    phone: Phone = ""
+    birth_date: date | None = None
+    active: bool = True
+    notes: text(255, 0) = ""
+
+
+class PersonOut(Out):
+    id: int
+    unit_id: int | None
+    unit_label: str
+    name: str
+    role: PersonRole
+    phone: str
+    birth_date: date | None
+    active: bool
+    notes: str
+
+
+class GateIn(In):
+    code: text(32, 1, r"^[A-Za-z0-9_-]+$")
+    name: text(80)
+    kind: GateKind
+    direction: Direction = Direction.BOTH
+    escape_route: bool = False
+    mode: GateMode = GateMode.NORMAL
+    location: text(120, 0) = ""
+    building_ids: Ids = []
+
+
+class GateOut(Out):
+    id: int
+    code: str
+    name: str
+    kind: GateKind
+    direction: Direction
+    escape_route: bool
+    mode: GateMode
+    location: str
+    building_ids: list[int]
+
+
+class CredentialIn(In):
+    person_id: Id
+    kind: CredentialKind
+    value: text(128)
+    status: CredentialStatus = CredentialStatus.ACTIVE
+    valid_from: AwareDatetime | None = None
+    valid_until: AwareDatetime | None = None
+    label: text(80, 0) = ""
+
+
+class CredentialOut(Out):
+    id: int
+    person_id: int
+    kind: CredentialKind
+    value: str
+    status: CredentialStatus
+    valid_from: datetime | None
+    valid_until: datetime | None
+    label: str
+
+
+class ScheduleIn(In):
+    name: text(80)
+    windows: Annotated[dict[str, Annotated[list[tuple[str, str]], Field(max_length=12)]], Field(max_length=8)]
+
+
+class ScheduleOut(Out):
+    id: int
+    name: str
+    windows: dict[str, list[list[str]]]
+
+
+class HolidayIn(In):
+    day: date
+    name: text(80)
+
+
+class HolidayOut(Out):
+    id: int
+    day: date
+    name: str
+
+
+class AccessGroupIn(In):
+    name: text(80)
+    schedule_id: Id | None = None
+    gate_ids: Ids = []
+    person_ids: Annotated[list[Id], Field(max_length=100_000)] = []
+
+
+class AccessGroupOut(Out):
+    id: int
+    name: str
+    schedule_id: int | None
+    gate_ids: list[int]
+    person_ids: list[int]
+
+
+T = TypeVar("T")
+
+
+def partial(model: type[In]) -> type[In]:
+    """The update body: the same fields, none required; only those sent are applied."""
+    fields = {name: (f.annotation, None) for name, f in model.model_fields.items()}
+    return create_model(model.__name__.removesuffix("In") + "Patch", __base__=In, **fields)  # type: ignore[call-overload]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class LoginIn(In):
+    username: text(64)
+    password: text(256)
+
+
+class LoginOut(BaseModel):
+    token: str
+    username: str
+    role: AccountRole
+    must_change_password: bool
+
+
+class PasswordChangeIn(In):
+    old_password: text(256)
+    new_password: text(256)
+
+
+class AccountIn(In):
+    username: text(64, 3, r"^[A-Za-z0-9_.@-]+$")
+    role: AccountRole
+    display_name: text(60, 0) = ""
+    person_id: Id | None = None
+
+
+class AccountPatch(In):
+    disabled: bool | None = None
+    display_name: text(60, 0) | None = None
+
+
+class AccountOut(Out):
+    id: int
+    username: str
+    display_name: str
+    role: AccountRole
+    person_id: int | None
+    disabled: bool
+    must_change_password: bool
+
+
+class NewAccountOut(BaseModel):
+    account: AccountOut
+    one_time_password: str
+
+
+class CommunityOut(Out):
+    id: int
+    code: str
+    name: str
+    address: str
+    timezone: str
+    operator_name: str
+    operator_phone: str
+
+
+class CommunityPatch(In):
+    name: text(120) | None = None
+    address: text(255, 0) | None = None
+    operator_name: text(120, 0) | None = None
+    operator_phone: Phone | None = None
+
+
+class AuditOut(Out):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    reason: str
+    detail: dict[str, Any]
+    subjects: list[int]
+
+
+class AuditVerifyOut(BaseModel):
+    ok: bool
+    entries: int
+    problems: list[str]
+
+
+class HouseholdOut(BaseModel):
+    unit: UnitOut | None
+    members: list[PersonOut]
+    credentials: list[CredentialOut]

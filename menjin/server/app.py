@@ -1,0 +1,82 @@
+"""The FastAPI application: API under /api/v1, console pages at /, one error shape for every refusal."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.responses import Response
+
+from menjin.server.api import account_routes, audit_routes, community_routes, register_routes
+from menjin.services import Services
+from menjin.store.register import RegisterError
+
+log = logging.getLogger("menjin.server")
+
+MAX_BODY = 1 << 20  # JSON bodies
+MAX_UPLOAD = 20 << 20  # spreadsheets
+
+
+class BodyLimit(BaseHTTPMiddleware):
+    """Refuse oversized bodies before they are read; uploads get a larger allowance than JSON."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        limit = MAX_UPLOAD if request.headers.get("content-type", "").startswith("multipart/") else MAX_BODY
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return _error(413, "请求内容过大", f"request body larger than {limit} bytes")
+        if length is None and request.method in ("POST", "PUT", "PATCH"):
+            body = await request.body()
+            if len(body) > limit:
+                return _error(413, "请求内容过大", f"request body larger than {limit} bytes")
+        return await call_next(request)
+
+
+def _error(status: int, zh: str, en: str, **extra: object) -> JSONResponse:
+    return JSONResponse({"detail": f"{zh} / {en}", "zh": zh, "en": en, **extra}, status_code=status)
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(title="menjin 门禁", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.state.services = services
+    app.add_middleware(BodyLimit)
+
+    api_prefix = "/api/v1"
+    app.include_router(account_routes.router, prefix=api_prefix)
+    app.include_router(register_routes.router(), prefix=api_prefix)
+    app.include_router(community_routes.router, prefix=api_prefix)
+    app.include_router(audit_routes.router, prefix=api_prefix)
+
+    from menjin.server.web import console
+
+    console.mount(app)
+
+    @app.exception_handler(RegisterError)
+    def register_error(request: Request, exc: RegisterError) -> JSONResponse:
+        return _error(exc.status, exc.zh, exc.en, field=exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]), "problem": e["msg"]}
+            for e in exc.errors()
+        ]
+        return _error(422, "请求内容有误", "the request is not valid", problems=problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        zh, _, en = str(exc.detail).partition(" / ")
+        return _error(exc.status_code, zh, en or zh)
+
+    @app.exception_handler(Exception)
+    def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        incident = uuid.uuid4().hex[:12]
+        log.error("unhandled error %s on %s %s", incident, request.method, request.url.path, exc_info=exc)
+        return _error(500, "服务器内部错误，已记录", "internal error, logged", incident=incident)
+
+    return app
