@@ -80,7 +80,7 @@ class Accounts:
                 "住户账号必须关联一位住户", "a resident account must be linked to a person", "person_id"
             )
         if person_id is not None:
-            self.register.fetch(session, actor, Person, person_id)
+            self.register.reference(session, actor, Person, person_id, "person_id")
         if session.scalar(select(Account.id).where(Account.username == username)) is not None:
             raise Conflict("用户名已被使用", "this username is taken")
         password = one_time_password()

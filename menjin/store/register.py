@@ -219,6 +219,13 @@ class Register:
             raise NotFound(f"找不到{_ZH_NAMES.get(name, name)} {row_id}", f"no {name} {row_id}")
         return row
 
+    def reference(self, session: Session, actor: Actor, model: type[Base], row_id: int, field: str) -> Any:
+        """A row named inside a request body: unknown (or another community's) is a bad field, 422."""
+        try:
+            return self.fetch(session, actor, model, row_id)
+        except NotFound as exc:
+            raise Invalid(exc.zh, exc.en, field) from None
+
     @staticmethod
     def _flush(session: Session) -> None:
         try:
@@ -277,13 +284,13 @@ def apply_building(reg: Register, s: Session, actor: Actor, row: Building, data:
 
 def apply_unit(reg: Register, s: Session, actor: Actor, row: Unit, data: Mapping[str, Any]) -> None:
     if "building_id" in data:
-        row.building = reg.fetch(s, actor, Building, data["building_id"])
+        row.building = reg.reference(s, actor, Building, data["building_id"], "building_id")
     _set(row, data, "entrance", "room", "floor")
 
 
 def apply_person(reg: Register, s: Session, actor: Actor, row: Person, data: Mapping[str, Any]) -> None:
     if "unit_id" in data and data["unit_id"] is not None:
-        reg.fetch(s, actor, Unit, data["unit_id"])
+        reg.reference(s, actor, Unit, data["unit_id"], "unit_id")
     _set(row, data, "name", "role", "phone", "birth_date", "active", "notes", "unit_id")
     if PersonRole(row.role).lives_here and row.unit_id is None:
         raise Invalid("住户必须属于一个房屋", "a resident must belong to a unit", "unit_id")
@@ -292,14 +299,14 @@ def apply_person(reg: Register, s: Session, actor: Actor, row: Person, data: Map
 def apply_gate(reg: Register, s: Session, actor: Actor, row: Gate, data: Mapping[str, Any]) -> None:
     _set(row, data, "code", "name", "kind", "direction", "escape_route", "mode", "location")
     if "building_ids" in data:
-        row.buildings = [reg.fetch(s, actor, Building, b) for b in data["building_ids"]]
+        row.buildings = [reg.reference(s, actor, Building, b, "building_ids") for b in data["building_ids"]]
 
 
 def apply_credential(
     reg: Register, s: Session, actor: Actor, row: Credential, data: Mapping[str, Any]
 ) -> None:
     if "person_id" in data:
-        reg.fetch(s, actor, Person, data["person_id"])
+        reg.reference(s, actor, Person, data["person_id"], "person_id")
         row.person_id = data["person_id"]
     if "kind" in data and row.kind is not None and data["kind"] != row.kind:
         raise Invalid("凭证类型不能修改", "a credential's kind cannot change", "kind")
@@ -329,12 +336,12 @@ def apply_group(reg: Register, s: Session, actor: Actor, row: AccessGroup, data:
     _set(row, data, "name")
     if "schedule_id" in data:
         if data["schedule_id"] is not None:
-            reg.fetch(s, actor, Schedule, data["schedule_id"])
+            reg.reference(s, actor, Schedule, data["schedule_id"], "schedule_id")
         row.schedule_id = data["schedule_id"]
     if "gate_ids" in data:
-        row.gates = [reg.fetch(s, actor, Gate, g) for g in data["gate_ids"]]
+        row.gates = [reg.reference(s, actor, Gate, g, "gate_ids") for g in data["gate_ids"]]
     if "person_ids" in data:
-        row.members = [reg.fetch(s, actor, Person, p) for p in data["person_ids"]]
+        row.members = [reg.reference(s, actor, Person, p, "person_ids") for p in data["person_ids"]]
 
 
 P = Permission
@@ -367,10 +374,10 @@ SCHEDULES = Resource("schedules", Schedule, P.REGISTER_READ, P.REGISTER_WRITE, a
 HOLIDAYS = Resource(
     "holidays", Holiday, P.REGISTER_READ, P.REGISTER_WRITE, apply_holiday, order=(Holiday.day,)
 )
-ACCESS_GROUPS = Resource(
+ACCESS_GROUPS = Resource(  # membership is personal data: reading it needs people.read
     "access_groups",
     AccessGroup,
-    P.REGISTER_READ,
+    P.PEOPLE_READ,
     P.REGISTER_WRITE,
     apply_group,
     subjects=lambda g: [m.id for m in g.members],
