@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
-from menjin.server.api import account_routes, audit_routes, community_routes, register_routes
+from menjin.server.api import account_routes, audit_routes, bulk_routes, community_routes, register_routes
 from menjin.services import Services
 from menjin.store.register import RegisterError
 
@@ -51,6 +51,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(register_routes.router(), prefix=api_prefix)
     app.include_router(community_routes.router, prefix=api_prefix)
     app.include_router(audit_routes.router, prefix=api_prefix)
+    app.include_router(bulk_routes.router, prefix=api_prefix)
 
     from menjin.server.web import console
 

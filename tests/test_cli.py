@@ -1,0 +1,62 @@
+"""The `menjin` command against a real data directory (SQLite) and keys kept beside, not inside, it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from menjin.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("MENJIN_DATABASE_URL", raising=False)
+    monkeypatch.delenv("MENJIN_KEY_DIR", raising=False)
+    return tmp_path / "var"
+
+
+def run(data_dir: Path, *args: str) -> str:
+    result = runner.invoke(app, [*args, "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_help_everywhere() -> None:
+    for args in (
+        [],
+        ["user"],
+        ["audit"],
+        ["init"],
+        ["import"],
+        ["export"],
+        ["user", "add"],
+        ["audit", "verify"],
+    ):
+        result = runner.invoke(app, [*args, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_init_user_and_verify(data_dir: Path) -> None:
+    out = run(data_dir, "init", "--code", "hx", "--name", "和谐小区")
+    assert "one-time password for admin" in out
+    keys = data_dir / "keys"
+    assert (keys / "audit.key").stat().st_mode & 0o777 == 0o600
+    key = (keys / "audit.key").read_bytes()
+    database = b"".join(p.read_bytes() for p in data_dir.glob("menjin.db*"))
+    assert key not in database and key.hex().encode() not in database
+    assert "guard1" in run(data_dir, "user", "add", "guard1", "--role", "guard")
+    assert "one-time password for guard1" in run(data_dir, "user", "reset", "guard1")
+    assert "intact" in run(data_dir, "audit", "verify")
+    twice = runner.invoke(app, ["init", "--code", "hx", "--data-dir", str(data_dir)])
+    assert twice.exit_code == 1 and "exists" in twice.output
+
+
+def test_unknown_user_and_missing_community_fail_cleanly(data_dir: Path) -> None:
+    result = runner.invoke(app, ["user", "reset", "ghost", "--data-dir", str(data_dir)])
+    assert result.exit_code == 1 and "no account ghost" in result.output
+    result = runner.invoke(app, ["user", "add", "x1", "--role", "guard", "--data-dir", str(data_dir)])
+    assert result.exit_code == 1 and "menjin init" in result.output
