@@ -15,11 +15,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Debian's Chromium for the browser tests (Playwright's own browser download cannot work here).
+# Debian's Chromium and a CJK font for the browser tests (Playwright cannot download its own browser here).
 browser:
-	@command -v /usr/bin/chromium >/dev/null || { \
-	  echo "installing Debian chromium for the browser tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); }
+	@{ test -x /usr/bin/chromium && fc-list :lang=zh | grep -q . ; } || { \
+	  echo "installing Debian chromium and fonts-noto-cjk for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null; }
 
 demo: $(STAMP)
 	$(BIN)/menjin demo
@@ -31,6 +32,7 @@ test: $(STAMP) browser
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.table --readme README.md
 
 lint: $(STAMP)
 	$(BIN)/ruff format menjin tests bench

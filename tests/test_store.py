@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from conftest import World
 from sqlalchemy import func, select
 
-from conftest import World
 from menjin.services import Services
 from menjin.sim.sample import BUILDINGS, ENTRANCES, FLOORS, RESIDENTS, create_sample
 from menjin.store import register as rg

@@ -41,7 +41,7 @@ class GateMode(StrEnum):
     DEGRADED = "degraded"  # face unreliable: other methods prompted loudly, all still accepted
     EVACUATION = "evacuation"  # egress unlocked and held open until staff reset
     LOCKDOWN = "lockdown"  # only staff and responders
-    MAINTENANCE = "maintenance"  # contractor at work; staff and residents by card/PIN
+    MAINTENANCE = "maintenance"  # contractor at work: face off; staff and contractors need no grant
 
 
 class CredentialKind(StrEnum):

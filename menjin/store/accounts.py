@@ -17,7 +17,7 @@ from menjin.domain.permissions import Permission
 from menjin.domain.register import AccountRole
 from menjin.security.passwords import hash_secret, new_token, one_time_password, token_digest, verify_secret
 from menjin.store.audit_log import AuditLog
-from menjin.store.register import Conflict, Denied, Invalid, Register
+from menjin.store.register import Conflict, Invalid, Register, check
 from menjin.store.tables import Account, LoginSession, Person
 
 MAX_FAILURES = 5
@@ -73,8 +73,7 @@ class Accounts:
         display_name: str = "",
         person_id: int | None = None,
     ) -> NewAccount:
-        if not actor.may(Permission.ACCOUNTS_MANAGE):
-            raise Denied("没有权限", "not permitted")
+        check(actor, Permission.ACCOUNTS_MANAGE)
         if role is AccountRole.RESIDENT and person_id is None:
             raise Invalid(
                 "住户账号必须关联一位住户", "a resident account must be linked to a person", "person_id"
@@ -106,14 +105,12 @@ class Accounts:
 
     @staticmethod
     def list(session: Session, actor: Actor) -> list[Account]:
-        if not actor.may(Permission.ACCOUNTS_MANAGE):
-            raise Denied("没有权限", "not permitted")
+        check(actor, Permission.ACCOUNTS_MANAGE)
         query = select(Account).where(Account.community_id == actor.community_id).order_by(Account.username)
         return list(session.scalars(query))
 
     def update(self, session: Session, actor: Actor, account_id: int, changes: dict[str, object]) -> Account:
-        if not actor.may(Permission.ACCOUNTS_MANAGE):
-            raise Denied("没有权限", "not permitted")
+        check(actor, Permission.ACCOUNTS_MANAGE)
         account = self.register.fetch(session, actor, Account, account_id, "accounts")
         if changes.get("disabled") and account.id == actor.account_id:
             raise Invalid("不能停用自己的账号", "you cannot disable your own account", "disabled")
@@ -126,8 +123,7 @@ class Accounts:
         return account
 
     def reset_password(self, session: Session, actor: Actor, account_id: int) -> NewAccount:
-        if not actor.may(Permission.ACCOUNTS_MANAGE):
-            raise Denied("没有权限", "not permitted")
+        check(actor, Permission.ACCOUNTS_MANAGE)
         account = self.register.fetch(session, actor, Account, account_id, "accounts")
         password = one_time_password()
         account.password_hash = hash_secret(password)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from menjin.domain.actor import Actor
@@ -58,7 +58,8 @@ class AuditLog:
         entry = AuditEntry(prev_mac=head.mac, mac=mac, **fields)
         session.add(entry)
         session.flush()
-        session.add_all(AuditSubject(entry_id=entry.id, person_id=p) for p in people)
+        if people:  # one multi-row insert: an import or export may name ten thousand people
+            session.execute(insert(AuditSubject), [{"entry_id": entry.id, "person_id": p} for p in people])
         head.seq, head.mac = entry.seq, mac
         head.head_mac = audit_chain.head_mac(self._key, community, entry.seq, mac)
         return entry

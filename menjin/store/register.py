@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -93,6 +93,15 @@ def integrity_conflict(exc: IntegrityError) -> Conflict:
     return Conflict("与现有记录冲突", "conflicts with an existing record")
 
 
+SEARCH = "q"
+
+
+def check(actor: Actor, permission: Permission) -> None:
+    """The service-level permission check, behind the route-level one: CLI and imports pass here too."""
+    if not actor.may(permission):
+        raise Denied("没有权限", "not permitted")
+
+
 Apply = Callable[["Register", Session, Actor, Any, Mapping[str, Any]], None]
 
 
@@ -106,6 +115,7 @@ class Resource:
     filters: Mapping[str, InstrumentedAttribute[Any]] = field(default_factory=dict)
     subjects: Callable[[Any], Iterable[int]] | None = None  # personal data: reads are audited
     order: Sequence[InstrumentedAttribute[Any]] = ()
+    search: Callable[[str], ColumnElement[bool]] | None = None  # the free-text filter `q`, if any
 
     @property
     def personal(self) -> bool:
@@ -128,10 +138,14 @@ class Register:
         limit: int = 100,
         offset: int = 0,
     ) -> tuple[list[Any], int]:
-        self._check(actor, resource.read)
+        check(actor, resource.read)
         query = self._scoped(resource, actor)
         for key, value in (filters or {}).items():
-            if value is not None:
+            if value is None:
+                continue
+            if key == SEARCH and resource.search is not None:
+                query = query.where(resource.search(str(value)))
+            else:
                 query = query.where(resource.filters[key] == value)
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = list(
@@ -150,7 +164,7 @@ class Register:
         return rows, total
 
     def get(self, session: Session, actor: Actor, resource: Resource, row_id: int) -> Any:
-        self._check(actor, resource.read)
+        check(actor, resource.read)
         row = self.fetch(session, actor, resource.model, row_id)
         if resource.subjects:
             self.audit.record(
@@ -159,7 +173,7 @@ class Register:
         return row
 
     def create(self, session: Session, actor: Actor, resource: Resource, data: Mapping[str, Any]) -> Any:
-        self._check(actor, resource.write)
+        check(actor, resource.write)
         row = resource.model(community_id=actor.community_id)
         resource.apply(self, session, actor, row, data)
         session.add(row)
@@ -177,7 +191,7 @@ class Register:
     def update(
         self, session: Session, actor: Actor, resource: Resource, row_id: int, data: Mapping[str, Any]
     ) -> Any:
-        self._check(actor, resource.write)
+        check(actor, resource.write)
         row = self.fetch(session, actor, resource.model, row_id)
         resource.apply(self, session, actor, row, data)
         self._flush(session)
@@ -192,7 +206,7 @@ class Register:
         return row
 
     def delete(self, session: Session, actor: Actor, resource: Resource, row_id: int) -> None:
-        self._check(actor, resource.write)
+        check(actor, resource.write)
         row = self.fetch(session, actor, resource.model, row_id)
         subjects = list(resource.subjects(row)) if resource.subjects else []
         session.delete(row)
@@ -200,11 +214,6 @@ class Register:
         self.audit.record(session, actor, "delete", f"{resource.name}/{row_id}", subjects=subjects)
 
     # ---- shared helpers ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _check(actor: Actor, permission: Permission) -> None:
-        if not actor.may(permission):
-            raise Denied("没有权限", "not permitted")
 
     @staticmethod
     def _scoped(resource: Resource, actor: Actor) -> Select[Any]:
@@ -351,6 +360,16 @@ BUILDINGS = Resource(
 UNITS = Resource(
     "units", Unit, P.REGISTER_READ, P.REGISTER_WRITE, apply_unit, filters={"building_id": Unit.building_id}
 )
+
+
+def _person_search(text: str) -> ColumnElement[bool]:
+    """Part of a name, or exactly a room number: how the office looks someone up."""
+    return or_(
+        Person.name.contains(text, autoescape=True),
+        Person.unit_id.in_(select(Unit.id).where(Unit.room == text)),
+    )
+
+
 PEOPLE = Resource(
     "people",
     Person,
@@ -359,6 +378,7 @@ PEOPLE = Resource(
     apply_person,
     filters={"unit_id": Person.unit_id, "role": Person.role},
     subjects=lambda p: [p.id],
+    search=_person_search,
 )
 GATES = Resource("gates", Gate, P.REGISTER_READ, P.REGISTER_WRITE, apply_gate, order=(Gate.code,))
 CREDENTIALS = Resource(

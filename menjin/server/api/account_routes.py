@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
+from menjin import schemas as sc
 from menjin.domain.actor import Actor
 from menjin.domain.permissions import Permission
-from menjin.server.api import schemas as sc
 from menjin.server.auth import COOKIE, Svc, request_token, require, signed_in
 from menjin.store.accounts import SESSION_TIME, LoginRefused
 from menjin.store.tables import Account

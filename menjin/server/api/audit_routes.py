@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import func, select
 
+from menjin import schemas as sc
 from menjin.domain.actor import Actor
 from menjin.domain.permissions import Permission
-from menjin.server.api import schemas as sc
 from menjin.server.auth import Svc, require
 from menjin.store.tables import AuditEntry, AuditSubject
 

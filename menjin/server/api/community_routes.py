@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from sqlalchemy import select
 
+from menjin import schemas as sc
 from menjin.domain.actor import Actor
 from menjin.domain.permissions import Permission
-from menjin.server.api import schemas as sc
 from menjin.server.auth import Svc, require
-from menjin.store.tables import Community, Credential, Person, Unit
+from menjin.store.households import read_household
+from menjin.store.tables import Community
 
 router = APIRouter()
 Reader = Annotated[Actor, Depends(require(Permission.REGISTER_READ))]
@@ -38,15 +38,5 @@ def update_community(body: sc.CommunityPatch, actor: Writer, svc: Svc) -> Any:
 
 @router.get("/me/household", response_model=sc.HouseholdOut, tags=["residents"])
 def my_household(actor: Resident, svc: Svc) -> Any:
-    """Only ever the caller's own household: the query starts from the account's own person."""
     with svc.db.transaction() as s:
-        me = s.get(Person, actor.person_id) if actor.person_id else None
-        if me is None or me.community_id != actor.community_id or me.unit_id is None:
-            return {"unit": None, "members": [me] if me else [], "credentials": []}
-        members = list(s.scalars(select(Person).where(Person.unit_id == me.unit_id).order_by(Person.id)))
-        ids = [m.id for m in members]
-        creds = list(
-            s.scalars(select(Credential).where(Credential.person_id.in_(ids)).order_by(Credential.id))
-        )
-        svc.audit.record(s, actor, "read", "me/household", subjects=ids)
-        return {"unit": s.get(Unit, me.unit_id), "members": members, "credentials": creds}
+        return read_household(s, actor, svc.audit)

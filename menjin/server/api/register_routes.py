@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from menjin import schemas as sc
 from menjin.domain.actor import Actor
-from menjin.server.api import schemas as sc
 from menjin.server.auth import Svc, require
 from menjin.store import register as rg
 
@@ -95,7 +95,8 @@ def _add(router: APIRouter, api: ApiResource) -> None:
 
 
 def _filter_signature(res: rg.Resource) -> inspect.Signature:
-    """One optional query parameter per filter column, typed like the column."""
+    """One optional query parameter per filter column, typed like the column, and `q` where the
+    resource has a free-text search."""
     params = [
         inspect.Parameter(
             name,
@@ -105,6 +106,15 @@ def _filter_signature(res: rg.Resource) -> inspect.Signature:
         )
         for name, column in res.filters.items()
     ]
+    if res.search is not None:
+        params.append(
+            inspect.Parameter(
+                rg.SEARCH,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=Query(None, max_length=60),
+                annotation=str | None,
+            )
+        )
     return inspect.Signature(params)
 
 
