@@ -178,14 +178,7 @@ class Register:
         resource.apply(self, session, actor, row, data)
         session.add(row)
         self._flush(session)
-        self.audit.record(
-            session,
-            actor,
-            "create",
-            f"{resource.name}/{row.id}",
-            subjects=resource.subjects(row) if resource.subjects else (),
-            detail=_redacted(data),
-        )
+        self._changed(session, actor, resource, "create", row, data)
         return row
 
     def update(
@@ -195,25 +188,35 @@ class Register:
         row = self.fetch(session, actor, resource.model, row_id)
         resource.apply(self, session, actor, row, data)
         self._flush(session)
-        self.audit.record(
-            session,
-            actor,
-            "update",
-            f"{resource.name}/{row_id}",
-            subjects=resource.subjects(row) if resource.subjects else (),
-            detail=_redacted(data),
-        )
+        self._changed(session, actor, resource, "update", row, data)
         return row
 
     def delete(self, session: Session, actor: Actor, resource: Resource, row_id: int) -> None:
         check(actor, resource.write)
         row = self.fetch(session, actor, resource.model, row_id)
-        subjects = list(resource.subjects(row)) if resource.subjects else []
+        self._changed(session, actor, resource, "delete", row)  # before the row and its links are gone
         session.delete(row)
         self._flush(session)
-        self.audit.record(session, actor, "delete", f"{resource.name}/{row_id}", subjects=subjects)
 
     # ---- shared helpers ---------------------------------------------------------------------------
+
+    def _changed(
+        self,
+        session: Session,
+        actor: Actor,
+        resource: Resource,
+        verb: str,
+        row: Any,
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.audit.record(
+            session,
+            actor,
+            verb,
+            f"{resource.name}/{row.id}",
+            subjects=resource.subjects(row) if resource.subjects else (),
+            detail=_redacted(data or {}),
+        )
 
     @staticmethod
     def _scoped(resource: Resource, actor: Actor) -> Select[Any]:
