@@ -1,0 +1,1 @@
+"""The gate controller: inputs → decide → door → outbox, deciding locally with or without the server."""

@@ -1,0 +1,1 @@
+"""Gate ↔ server link: message schemas, their codec, the MQTT transport and broker set-up."""

@@ -1,0 +1,210 @@
+"""What gates and the server say to each other over MQTT, and on which topics.
+
+Every payload is one of these models, JSON-encoded; `codec` enforces size limits and validation, so a
+malformed, oversized or unexpected message is refused with a reason and never reaches the logic.
+
+Topics: ``menjin/v1/{community}/{gate}/{channel}``. A gate writes `evt`, `hb`, `ack` and `status` and
+reads `sync`, `cmd` and `stored` of its own topic only (its broker ACL says so); the server reads and
+writes them all.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from menjin.domain.access import AuthMode
+from menjin.domain.door import FailMode
+from menjin.domain.register import CredentialKind, CredentialStatus, Direction, GateKind, GateMode, PersonRole
+
+PREFIX = "menjin/v1"
+Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+
+
+class Channel(StrEnum):
+    SYNC = "sync"  # server → gate: snapshot or delta of what the gate may know
+    CMD = "cmd"  # server → gate: remote unlock, mode change, evacuation reset
+    STORED = "stored"  # server → gate: event ids now stored (the outbox may drop them)
+    EVT = "evt"  # gate → server: events, in outbox order
+    HB = "hb"  # gate → server: heartbeat with cache version and telemetry
+    ACK = "ack"  # gate → server: a command's outcome
+    STATUS = "status"  # gate → server: online/offline (retained; offline is the broker's last will)
+
+
+GATE_WRITES = frozenset({Channel.EVT, Channel.HB, Channel.ACK, Channel.STATUS})
+GATE_READS = frozenset({Channel.SYNC, Channel.CMD, Channel.STORED})
+
+
+def topic(community: str, gate: str, channel: Channel) -> str:
+    return f"{PREFIX}/{community}/{gate}/{channel.value}"
+
+
+def parse_topic(text: str) -> tuple[str, str, Channel] | None:
+    """(community, gate, channel) of a menjin topic, or None for anything else."""
+    parts = text.split("/")
+    if len(parts) != 5 or "/".join(parts[:2]) != PREFIX:
+        return None
+    try:
+        return parts[2], parts[3], Channel(parts[4])
+    except ValueError:
+        return None
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---- sync: what a gate may know ---------------------------------------------------------------------
+
+
+class ScheduleEntry(Message):
+    id: int
+    windows: dict[str, list[tuple[str, str]]]
+
+
+class PersonEntry(Message):
+    id: int
+    role: PersonRole
+    active: bool = True
+    schedule_ids: list[int]  # schedules of the access groups that grant this gate
+
+
+class CredentialEntry(Message):
+    id: int
+    person_id: int
+    kind: CredentialKind
+    lookup: str  # canonical value, or the keyed hash of a PIN
+    status: CredentialStatus = CredentialStatus.ACTIVE
+    valid_from: AwareDatetime | None = None
+    valid_until: AwareDatetime | None = None
+    duress: bool = False
+
+
+class AuthRuleEntry(Message):
+    schedule_id: int
+    mode: AuthMode
+
+
+class GateConfig(Message):
+    gate_id: int
+    code: Code
+    name: str
+    kind: GateKind
+    direction: Direction = Direction.BOTH
+    escape_route: bool = False
+    mode: GateMode = GateMode.NORMAL
+    methods: list[CredentialKind] | None = None
+    auth_mode: AuthMode = AuthMode.ANY
+    auth_rules: list[AuthRuleEntry] = []
+    utc_offset_minutes: int = 480
+    holidays: list[date] = []
+    unlock_seconds: float = 5
+    held_open_seconds: float = 30
+    held_open_repeat_seconds: float = 60
+    fail_mode: FailMode = FailMode.SAFE
+
+
+class Snapshot(Message):
+    type: Literal["snapshot"] = "snapshot"
+    version: int
+    config: GateConfig
+    schedules: list[ScheduleEntry]
+    people: list[PersonEntry]
+    credentials: list[CredentialEntry]
+
+
+class Delta(Message):
+    """Changes from `base_version` to `version`; a gate at another version asks for a snapshot."""
+
+    type: Literal["delta"] = "delta"
+    base_version: int
+    version: int
+    config: GateConfig | None = None
+    schedules: list[ScheduleEntry] = []
+    people: list[PersonEntry] = []
+    credentials: list[CredentialEntry] = []
+    removed_schedules: list[int] = []
+    removed_people: list[int] = []
+    removed_credentials: list[int] = []
+
+
+Sync = Annotated[Snapshot | Delta, Field(discriminator="type")]
+
+
+class SyncEnvelope(Message):
+    sync: Sync
+
+
+# ---- events, heartbeats, commands -------------------------------------------------------------------
+
+
+class EventKind(StrEnum):
+    ACCESS = "access"  # a decision at the gate
+    DOOR = "door"  # relay and contact changes, exit button
+    ALARM = "alarm"  # raised or cleared: held open, forced open, power, duress
+    MODE = "mode"  # gate mode changed
+    COMMAND = "command"  # a remote command carried out
+
+
+class Event(Message):
+    id: Annotated[str, Field(min_length=8, max_length=64)]  # stable across resends: the server stores it once
+    gate: Code
+    seq: int  # the gate's outbox order
+    at: AwareDatetime
+    kind: EventKind
+    granted: bool | None = None
+    reason: str = ""
+    method: CredentialKind | None = None
+    person_id: int | None = None
+    credential_ids: list[int] = []
+    detail: dict[str, Any] = {}
+
+
+class EventBatch(Message):
+    events: Annotated[list[Event], Field(max_length=500)]
+
+
+class Stored(Message):
+    ids: Annotated[list[str], Field(max_length=500)]
+
+
+class Heartbeat(Message):
+    gate: Code
+    at: AwareDatetime
+    mode: GateMode
+    door_open: bool
+    unlocked: bool
+    cache_version: int  # 0: no cache yet; the server answers with a snapshot or a delta
+    outbox_depth: int
+    alarms: list[str] = []
+    telemetry: dict[str, float] = {}
+
+
+class CommandKind(StrEnum):
+    UNLOCK_ONCE = "unlock_once"
+    SET_MODE = "set_mode"
+    RESET_EVACUATION = "reset_evacuation"
+
+
+class Command(Message):
+    id: Annotated[str, Field(min_length=8, max_length=64)]
+    kind: CommandKind
+    mode: GateMode | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=500)]  # mandatory: every remote act says why
+    actor: str
+    issued_at: AwareDatetime
+
+
+class Ack(Message):
+    command_id: str
+    ok: bool
+    detail: str = ""
+
+
+class Status(Message):
+    gate: Code
+    online: bool
+    at: AwareDatetime | None = None
