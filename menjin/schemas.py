@@ -9,6 +9,8 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, create_model
 
+from menjin.domain.access import AuthMode
+from menjin.domain.door import FailMode
 from menjin.domain.register import (
     AccountRole,
     CredentialKind,
@@ -102,6 +104,11 @@ class GateIn(In):
     mode: GateMode = GateMode.NORMAL
     location: text(120, 0) = ""
     building_ids: Ids = []
+    auth_mode: AuthMode = AuthMode.ANY
+    methods: Annotated[list[CredentialKind], Field(max_length=6)] | None = None
+    unlock_seconds: Annotated[float, Field(ge=1, le=60)] = 5
+    held_open_seconds: Annotated[float, Field(ge=5, le=3600)] = 30
+    fail_mode: FailMode = FailMode.SAFE
 
 
 class GateOut(Out):
@@ -114,6 +121,11 @@ class GateOut(Out):
     mode: GateMode
     location: str
     building_ids: list[int]
+    auth_mode: AuthMode
+    methods: list[CredentialKind] | None
+    unlock_seconds: float
+    held_open_seconds: float
+    fail_mode: FailMode
 
 
 class CredentialIn(In):
@@ -124,6 +136,7 @@ class CredentialIn(In):
     valid_from: AwareDatetime | None = None
     valid_until: AwareDatetime | None = None
     label: text(80, 0) = ""
+    duress: bool = False
 
 
 class CredentialOut(Out):
@@ -135,6 +148,7 @@ class CredentialOut(Out):
     valid_from: datetime | None
     valid_until: datetime | None
     label: str
+    duress: bool
 
 
 class ScheduleIn(In):

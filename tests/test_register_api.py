@@ -314,3 +314,31 @@ def test_internal_errors_show_no_trace(
     assert response.status_code == 500
     assert "incident" in response.json()
     assert "Traceback" not in response.text and "secret internals" not in response.text
+
+
+def test_face_can_never_be_the_only_way_in(client: TestClient, admin) -> None:  # type: ignore[no-untyped-def]
+    body = {"code": "F1", "name": "人脸门", "kind": "pedestrian", "methods": ["face"]}
+    refused = client.post("/api/v1/gates", json=body, headers=admin)
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "methods" and "人脸不能是唯一" in refused.json()["zh"]
+    made = client.post("/api/v1/gates", json={**body, "methods": ["face", "card"]}, headers=admin)
+    assert made.status_code == 201
+    assert (
+        client.patch(
+            f"/api/v1/gates/{made.json()['id']}", json={"methods": ["face"]}, headers=admin
+        ).status_code
+        == 422
+    )
+    assert (
+        client.patch(f"/api/v1/gates/{made.json()['id']}", json={"methods": []}, headers=admin).status_code
+        == 422
+    )
+
+
+def test_only_a_pin_can_be_a_duress_code(client: TestClient, admin, household) -> None:  # type: ignore[no-untyped-def]
+    person = household["person"]
+    card = {"person_id": person, "kind": "card", "value": "0A0B0C0D", "duress": True}
+    assert client.post("/api/v1/credentials", json=card, headers=admin).status_code == 422
+    pin = {"person_id": person, "kind": "pin", "value": "735190", "duress": True}
+    made = client.post("/api/v1/credentials", json=pin, headers=admin)
+    assert made.status_code == 201 and made.json()["duress"] is True

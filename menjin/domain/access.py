@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from menjin.domain.credentials import Validity
+from menjin.domain.errors import InvalidValue
 from menjin.domain.register import CredentialKind, Direction, GateKind, GateMode, PersonRole
 from menjin.domain.schedule import WeeklySchedule
 
@@ -39,6 +40,18 @@ DEFAULT_METHODS: Mapping[GateKind, frozenset[CredentialKind]] = {
     GateKind.VEHICLE: frozenset({CredentialKind.PLATE, CredentialKind.CARD, CredentialKind.QR}),
     GateKind.EBIKE: frozenset({CredentialKind.EBIKE_TAG, CredentialKind.CARD, CredentialKind.QR}),
 }
+
+
+def check_methods(kind: GateKind, methods: frozenset[CredentialKind] | None) -> frozenset[CredentialKind]:
+    """The methods a gate accepts; face alone is refused: the seed's pilot locked people out that way."""
+    accepted = methods if methods is not None else DEFAULT_METHODS[kind]
+    if not accepted - {CredentialKind.FACE}:
+        raise InvalidValue(
+            "methods",
+            "人脸不能是唯一的通行方式，请至少再选一种（刷卡、密码、二维码等）",
+            "face cannot be the only way in: add at least one other method",
+        )
+    return accepted
 
 
 class Reason(StrEnum):

@@ -98,7 +98,7 @@ class Door:
         self.state = replace(s, contact_open=False, opened_at=None, held_alarms=0)
         for alarm in (Alarm.HELD_OPEN, Alarm.FORCED_OPEN):
             actions += self._clear(alarm)
-        if s.unlocked and not self._held_unlocked() and s.unlock_until is not None and now >= s.unlock_until:
+        if s.unlocked and not self._held_unlocked() and self._pulse_over(now):
             actions += self._set_lock(False)
         return actions
 
@@ -132,8 +132,7 @@ class Door:
         """Time passes: relock at the end of a pulse, raise or repeat the held-open alarm."""
         s = self.state
         actions: list[Action] = []
-        pulse_over = s.unlock_until is not None and now >= s.unlock_until
-        if s.unlocked and pulse_over and not s.contact_open and not self._held_unlocked():
+        if s.unlocked and self._pulse_over(now) and not s.contact_open and not self._held_unlocked():
             actions += self._set_lock(False)
         s = self.state
         if s.contact_open and s.opened_at is not None and not s.evacuation:
@@ -144,6 +143,9 @@ class Door:
         return actions
 
     # ---- helpers ---------------------------------------------------------------------------------
+
+    def _pulse_over(self, now: datetime) -> bool:
+        return self.state.unlock_until is None or now >= self.state.unlock_until
 
     def _held_unlocked(self) -> bool:
         s = self.state

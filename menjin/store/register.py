@@ -15,11 +15,12 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from menjin.domain.access import check_methods
 from menjin.domain.actor import Actor
 from menjin.domain.credentials import Validity, canonical_value
 from menjin.domain.errors import DomainError
 from menjin.domain.permissions import Permission
-from menjin.domain.register import CredentialKind, CredentialStatus, PersonRole
+from menjin.domain.register import CredentialKind, CredentialStatus, GateKind, PersonRole
 from menjin.domain.schedule import WeeklySchedule
 from menjin.security.keys import KeyRing
 from menjin.security.passwords import hash_secret, lookup_hash
@@ -246,8 +247,12 @@ class Register:
         except IntegrityError as exc:
             raise integrity_conflict(exc) from None
 
-    def pin_lookup(self, pin: str) -> str:
-        return lookup_hash(self.keys.get("pin"), pin)
+    def pin_key(self, community_id: int) -> bytes:
+        """Per community: its gates hold it to find a typed PIN, so one community's key opens no other's."""
+        return self.keys.get(f"pin-{community_id}")
+
+    def pin_lookup(self, community_id: int, pin: str) -> str:
+        return lookup_hash(self.pin_key(community_id), pin)
 
 
 _ZH_NAMES = {
@@ -309,7 +314,24 @@ def apply_person(reg: Register, s: Session, actor: Actor, row: Person, data: Map
 
 
 def apply_gate(reg: Register, s: Session, actor: Actor, row: Gate, data: Mapping[str, Any]) -> None:
-    _set(row, data, "code", "name", "kind", "direction", "escape_route", "mode", "location")
+    _set(
+        row,
+        data,
+        "code",
+        "name",
+        "kind",
+        "direction",
+        "escape_route",
+        "mode",
+        "location",
+        "auth_mode",
+        "unlock_seconds",
+        "held_open_seconds",
+        "fail_mode",
+        "methods",
+    )
+    methods = frozenset(CredentialKind(m) for m in row.methods) if row.methods is not None else None
+    _domain(lambda: check_methods(GateKind(row.kind), methods))
     if "building_ids" in data:
         row.buildings = [reg.reference(s, actor, Building, b, "building_ids") for b in data["building_ids"]]
 
@@ -322,11 +344,13 @@ def apply_credential(
         row.person_id = data["person_id"]
     if "kind" in data and row.kind is not None and data["kind"] != row.kind:
         raise Invalid("凭证类型不能修改", "a credential's kind cannot change", "kind")
-    _set(row, data, "kind", "label", "status", "valid_from", "valid_until")
+    _set(row, data, "kind", "label", "status", "valid_from", "valid_until", "duress")
+    if row.duress and row.kind != CredentialKind.PIN:
+        raise Invalid("只有密码可以设为胁迫密码", "only a PIN can be a duress code", "duress")
     if "value" in data:
         value = _domain(lambda: canonical_value(CredentialKind(row.kind), data["value"]))
         if CredentialKind(row.kind).secret:
-            row.lookup, row.secret_hash = reg.pin_lookup(value), hash_secret(value)
+            row.lookup, row.secret_hash = reg.pin_lookup(actor.community_id, value), hash_secret(value)
         else:
             row.lookup = value
     if row.lookup is None:

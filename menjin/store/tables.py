@@ -7,14 +7,17 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -160,6 +163,11 @@ class Gate(Base):
     escape_route: Mapped[bool] = mapped_column(Boolean, default=False)
     mode: Mapped[str] = mapped_column(_enum(GateMode), default=GateMode.NORMAL.value)
     location: Mapped[str] = mapped_column(String(120), default="")
+    auth_mode: Mapped[str] = mapped_column(String(16), default="any")  # domain.access.AuthMode
+    methods: Mapped[list | None] = mapped_column(JSON)  # None: the default for the gate's kind
+    unlock_seconds: Mapped[float] = mapped_column(Float, default=5.0)
+    held_open_seconds: Mapped[float] = mapped_column(Float, default=30.0)
+    fail_mode: Mapped[str] = mapped_column(String(8), default="safe")  # domain.door.FailMode
     buildings: Mapped[list[Building]] = relationship(secondary=gate_buildings, lazy="selectin")
 
     @property
@@ -183,6 +191,7 @@ class Credential(Base):
     valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     label: Mapped[str] = mapped_column(String(80), default="")
+    duress: Mapped[bool] = mapped_column(Boolean, default=False)  # a PIN that opens and alarms silently
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     @property
@@ -309,3 +318,61 @@ class AuditHead(Base):
     seq: Mapped[int] = mapped_column(Integer, default=0)
     mac: Mapped[str] = mapped_column(String(64))
     head_mac: Mapped[str] = mapped_column(String(64))  # keyed over (community, seq, mac)
+
+
+BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
+
+
+class GateDevice(Base):
+    """A gate's link identity, its sync position, and the last it said about itself."""
+
+    __tablename__ = "gate_devices"
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id", ondelete="CASCADE"), primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"), index=True)
+    enrolment_hash: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of a one-time code
+    enrolment_expires: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    mqtt_username: Mapped[str | None] = mapped_column(String(120), unique=True)
+    provisioned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sync_version: Mapped[int] = mapped_column(Integer, default=0)
+    synced: Mapped[bytes | None] = mapped_column(LargeBinary)  # compressed snapshot last sent
+    cache_version: Mapped[int] = mapped_column(Integer, default=0)  # as the gate last reported
+    online: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    state: Mapped[dict] = mapped_column(JSON, default=dict)  # mode, door, alarms, outbox depth, telemetry
+
+
+class GateEvent(Base):
+    """Events as gates sent them; `event_id` is unique, so a resent event is stored once."""
+
+    __tablename__ = "gate_events"
+    __table_args__ = (Index("ix_gate_events_community_at", "community_id", "at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(16))
+    granted: Mapped[bool | None] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(40), default="")
+    method: Mapped[str | None] = mapped_column(String(16))
+    person_id: Mapped[int | None] = mapped_column(Integer, index=True)  # history outlives the person row
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class GateCommand(Base):
+    """A remote act on a gate: who, why, and whether the gate confirmed it."""
+
+    __tablename__ = "gate_commands"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"), index=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    mode: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(80))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ok: Mapped[bool | None] = mapped_column(Boolean)
+    detail: Mapped[str] = mapped_column(Text, default="")

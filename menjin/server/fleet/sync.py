@@ -1,0 +1,56 @@
+"""Keeping each gate's cache in step with the register: versioned snapshots, deltas when possible.
+
+The server keeps the last snapshot it built for each gate. When the register changes what a gate may
+know, the version goes up; a gate that holds the previous version gets a delta, any other a snapshot.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from menjin.link.messages import Delta, Snapshot
+from menjin.server.fleet.snapshot import build_snapshot, diff
+from menjin.store.tables import Gate, GateDevice
+
+
+def device_for(session: Session, gate: Gate) -> GateDevice:
+    device = session.get(GateDevice, gate.id)
+    if device is None:
+        device = GateDevice(
+            gate_id=gate.id,
+            community_id=gate.community_id,
+            sync_version=0,
+            cache_version=0,
+            online=False,
+            state={},
+        )
+        session.add(device)
+        session.flush()
+    return device
+
+
+def _load(blob: bytes | None) -> Snapshot | None:
+    return Snapshot.model_validate_json(zlib.decompress(blob)) if blob else None
+
+
+def _same(a: Snapshot, b: Snapshot) -> bool:
+    return a.model_copy(update={"version": 0}) == b.model_copy(update={"version": 0})
+
+
+def sync_for(session: Session, gate: Gate, cache_version: int, now: datetime) -> Snapshot | Delta | None:
+    """What to send a gate that reports holding `cache_version`; None when it is up to date."""
+    device = device_for(session, gate)
+    previous = _load(device.synced)
+    current = build_snapshot(session, gate, device.sync_version + 1, now)
+    if previous is not None and _same(previous, current):
+        device.cache_version = cache_version
+        return None if cache_version == previous.version else previous
+    device.sync_version = current.version
+    device.synced = zlib.compress(current.model_dump_json().encode(), 6)
+    device.cache_version = cache_version
+    if previous is not None and cache_version == previous.version:
+        return diff(previous, current)
+    return current
