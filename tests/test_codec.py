@@ -1,0 +1,74 @@
+"""Whatever arrives on a topic is refused with a reason unless it is exactly the right message."""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from datetime import UTC, datetime
+
+import pytest
+
+from menjin.link import codec
+from menjin.link.messages import Channel, Heartbeat, Snapshot, SyncEnvelope, parse_topic, topic
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+HB = Heartbeat(
+    gate="S1", at=NOW, mode="normal", door_open=False, unlocked=False, cache_version=0, outbox_depth=0
+)
+GARBAGE = [
+    b"",
+    b"\x00\xff\xfe",
+    os.urandom(512),
+    b"{",
+    b"[]",
+    b"null",
+    b'"text"',
+    "中文".encode("gbk"),
+    json.dumps({"gate": "S1"}).encode(),
+    json.dumps({"type": "snapshot", "evil": True}).encode(),
+    b"{" + b'"a":1,' * 20000 + b'"b":2}',
+]
+
+
+@pytest.mark.parametrize("channel", list(Channel), ids=str)
+@pytest.mark.parametrize("payload", GARBAGE, ids=range(len(GARBAGE)))
+def test_garbage_on_every_channel_is_refused_with_a_reason(channel: Channel, payload: bytes) -> None:
+    data = zlib.compress(payload) if channel is Channel.SYNC and payload else payload
+    with pytest.raises(codec.BadMessage) as refused:
+        codec.decode(channel, data)
+    assert str(refused.value).startswith(channel.value)
+
+
+def test_oversized_and_zip_bombs_are_refused() -> None:
+    with pytest.raises(codec.BadMessage, match="limit"):
+        codec.decode(Channel.HB, b" " * (codec.DEFAULT_LIMIT + 1))
+    bomb = zlib.compress(b" " * (codec.LIMITS[Channel.SYNC] + 10))
+    with pytest.raises(codec.BadMessage, match="limit"):
+        codec.decode(Channel.SYNC, bomb)
+
+
+def test_round_trip_and_wrong_channel() -> None:
+    assert codec.decode(Channel.HB, codec.encode(Channel.HB, HB)) == HB
+    with pytest.raises(TypeError):
+        codec.encode(Channel.EVT, HB)
+    with pytest.raises(codec.BadMessage):
+        codec.decode(Channel.CMD, codec.encode(Channel.HB, HB))
+    snap = Snapshot(
+        version=1,
+        config={"gate_id": 1, "code": "S1", "name": "南门", "kind": "pedestrian"},
+        schedules=[],
+        people=[],
+        credentials=[],
+    )
+    envelope = SyncEnvelope(sync=snap)
+    assert codec.decode(Channel.SYNC, codec.encode(Channel.SYNC, envelope)) == envelope
+
+
+@pytest.mark.parametrize(
+    "text", ["menjin/v1/hx/S1/evt", "menjin/v1/hx/S1/bogus", "other/v1/hx/S1/evt", "menjin/v1/hx/evt", "#"]
+)
+def test_topics(text: str) -> None:
+    parsed = parse_topic(text)
+    assert (parsed is not None) == (text == "menjin/v1/hx/S1/evt")
+    assert topic("hx", "S1", Channel.EVT) == "menjin/v1/hx/S1/evt"
