@@ -40,6 +40,10 @@ EXPECTED: dict[tuple[str, str], frozenset[AccountRole]] = {
     ("POST", "/api/v1/import"): ONLY_ADMIN,
     ("GET", "/api/v1/import/sample.xlsx"): ONLY_ADMIN,
     ("GET", "/api/v1/export"): ONLY_ADMIN,
+    ("GET", "/api/v1/gates-status"): STAFF_READ,
+    ("POST", "/api/v1/gates/{gate_id}/commands"): frozenset({ADMIN, GUARD}),  # the guard on duty unlocks
+    ("GET", "/api/v1/events"): PERSONAL_READ,
+    ("GET", "/api/v1/events/live"): PERSONAL_READ,
 }
 for _name, _read in [
     ("buildings", STAFF_READ),
@@ -72,6 +76,7 @@ BODIES = {
     "/api/v1/schedules": {"name": "s", "windows": {"mon": [["08:00", "09:00"]]}},
     "/api/v1/holidays": {"day": "2027-02-06", "name": "春节"},
     "/api/v1/access-groups": {"name": "g"},
+    "/api/v1/gates/{gate_id}/commands": {"kind": "unlock_once", "reason": "帮助摔倒的邻居"},
 }
 
 
@@ -83,7 +88,7 @@ def api_routes(client: TestClient) -> set[tuple[str, str]]:
 
 def call(client: TestClient, method: str, path: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
     """A well-formed request for the route, so that only authorisation can refuse it."""
-    url = path.replace("{row_id}", "999999").replace("{account_id}", "999999")
+    url = path.replace("{row_id}", "999999").replace("{account_id}", "999999").replace("{gate_id}", "999999")
     if path == "/api/v1/import":
         files = {"file": ("x.csv", "楼栋,房号,姓名,身份\n1,101,张三,业主\n".encode(), "text/csv")}
         return client.post(url, files=files, headers=headers)

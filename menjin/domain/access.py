@@ -72,6 +72,9 @@ class Reason(StrEnum):
     FACTORS_DISAGREE = "factors_disagree"
     LOCKDOWN = "lockdown"
     WRONG_DIRECTION = "wrong_direction"
+    UNREADABLE = "unreadable"
+    PIN_LOCKED = "pin_locked"
+    PASS_INVALID = "pass_invalid"
 
 
 PROMPTS: Mapping[Reason, tuple[str, str]] = {
@@ -98,6 +101,15 @@ PROMPTS: Mapping[Reason, tuple[str, str]] = {
     Reason.FACTORS_DISAGREE: ("两种方式不属于同一人", "The two credentials do not match"),
     Reason.LOCKDOWN: ("小区临时封闭，请联系值班保安", "Lockdown: please call the guard on duty"),
     Reason.WRONG_DIRECTION: ("此门只能单向通行", "One way only at this gate"),
+    Reason.UNREADABLE: ("未能识别，请重试或换用其他方式", "Could not read it: try again or use another way"),
+    Reason.PIN_LOCKED: (
+        "密码错误次数过多，请稍后再试或换用其他方式",
+        "Too many wrong PINs: wait or use another way",
+    ),
+    Reason.PASS_INVALID: (
+        "二维码无效或已过期，请在手机上刷新",
+        "QR pass invalid or expired: refresh it on your phone",
+    ),
 }
 
 

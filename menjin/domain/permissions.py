@@ -23,6 +23,7 @@ class Permission(StrEnum):
     ACCOUNTS_MANAGE = "accounts.manage"
     AUDIT_READ = "audit.read"
     COMMUNITY_WRITE = "community.write"
+    GATES_COMMAND = "gates.command"  # remote unlock, mode changes: always with a reason, audited
     SELF_READ = "self.read"
 
 
@@ -31,7 +32,12 @@ _ALL = frozenset(Permission) - {Permission.SELF_READ}
 ROLE_PERMISSIONS: dict[AccountRole, frozenset[Permission]] = {
     AccountRole.ADMIN: _ALL,
     AccountRole.GUARD: frozenset(
-        {Permission.REGISTER_READ, Permission.PEOPLE_READ, Permission.CREDENTIALS_READ}
+        {
+            Permission.REGISTER_READ,
+            Permission.PEOPLE_READ,
+            Permission.CREDENTIALS_READ,
+            Permission.GATES_COMMAND,
+        }
     ),
     AccountRole.CONTRACTOR: frozenset({Permission.REGISTER_READ}),
     AccountRole.AUDITOR: frozenset(

@@ -7,8 +7,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-LOCKED_PROMPT = ("密码错误次数过多，请稍后再试或换用其他方式", "Too many wrong PINs: wait or use another way")
-
 
 @dataclass
 class PinGuard:

@@ -12,7 +12,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
-from menjin.server.api import account_routes, audit_routes, bulk_routes, community_routes, register_routes
+from menjin.server.api import (
+    account_routes,
+    audit_routes,
+    bulk_routes,
+    community_routes,
+    fleet_routes,
+    register_routes,
+)
+from menjin.server.fleet.hub import FleetHub
 from menjin.services import Services
 from menjin.store.register import RegisterError
 
@@ -41,9 +49,11 @@ def _error(status: int, zh: str, en: str, **extra: object) -> JSONResponse:
     return JSONResponse({"detail": f"{zh} / {en}", "zh": zh, "en": en, **extra}, status_code=status)
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, hub: FleetHub | None = None) -> FastAPI:
+    """`hub` is the running gate link; without it the routes that need gates answer 503."""
     app = FastAPI(title="menjin 门禁", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.services = services
+    app.state.hub = hub
     app.add_middleware(BodyLimit)
 
     api_prefix = "/api/v1"
@@ -52,6 +62,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(community_routes.router, prefix=api_prefix)
     app.include_router(audit_routes.router, prefix=api_prefix)
     app.include_router(bulk_routes.router, prefix=api_prefix)
+    app.include_router(fleet_routes.router, prefix=api_prefix)
 
     from menjin.server.web import console
 
