@@ -127,6 +127,13 @@ class Register:
     def __init__(self, keys: KeyRing, audit: AuditLog) -> None:
         self.keys = keys
         self.audit = audit
+        # Told the community id after each change, before commit: listeners must only schedule work
+        # (the gate link re-syncs shortly after; heartbeats catch anything missed).
+        self.listeners: list[Callable[[int], None]] = []
+
+    def touched(self, community_id: int) -> None:
+        for listener in list(self.listeners):
+            listener(community_id)
 
     # ---- generic operations -------------------------------------------------------------------------
 
@@ -218,6 +225,7 @@ class Register:
             subjects=resource.subjects(row) if resource.subjects else (),
             detail=_redacted(data or {}),
         )
+        self.touched(actor.community_id)
 
     @staticmethod
     def _scoped(resource: Resource, actor: Actor) -> Select[Any]:

@@ -402,6 +402,7 @@ def _write(
         subjects=people,
         detail={"created": created, "rows": len(entries)},
     )
+    register.touched(community)
 
 
 def _insert(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
