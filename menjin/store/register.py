@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -29,6 +29,7 @@ from menjin.store.tables import (
     AccessGroup,
     Base,
     Building,
+    Community,
     Credential,
     Gate,
     Holiday,
@@ -131,7 +132,13 @@ class Register:
         # (the gate link re-syncs shortly after; heartbeats catch anything missed).
         self.listeners: list[Callable[[int], None]] = []
 
-    def touched(self, community_id: int) -> None:
+    def touched(self, session: Session, community_id: int) -> None:
+        """The register of a community changed: gates' snapshots are rebuilt only after this."""
+        session.execute(
+            update(Community)
+            .where(Community.id == community_id)
+            .values(register_version=Community.register_version + 1)
+        )
         for listener in list(self.listeners):
             listener(community_id)
 
@@ -225,7 +232,7 @@ class Register:
             subjects=resource.subjects(row) if resource.subjects else (),
             detail=_redacted(data or {}),
         )
-        self.touched(actor.community_id)
+        self.touched(session, actor.community_id)
 
     @staticmethod
     def _scoped(resource: Resource, actor: Actor) -> Select[Any]:

@@ -89,6 +89,7 @@ class Community(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     operator_name: Mapped[str] = mapped_column(String(120), default="")
     operator_phone: Mapped[str] = mapped_column(String(40), default="")
+    register_version: Mapped[int] = mapped_column(Integer, default=0)  # bumped by every register change
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -334,6 +335,7 @@ class GateDevice(Base):
     mqtt_username: Mapped[str | None] = mapped_column(String(120), unique=True)
     provisioned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sync_version: Mapped[int] = mapped_column(Integer, default=0)
+    built_from: Mapped[int] = mapped_column(Integer, default=-1)  # register_version of `synced`
     synced: Mapped[bytes | None] = mapped_column(LargeBinary)  # compressed snapshot last sent
     cache_version: Mapped[int] = mapped_column(Integer, default=0)  # as the gate last reported
     online: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -402,7 +402,7 @@ def _write(
         subjects=people,
         detail={"created": created, "rows": len(entries)},
     )
-    register.touched(community)
+    register.touched(session, community)
 
 
 def _insert(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import zlib
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from menjin.link.messages import Delta, Snapshot
 from menjin.server.fleet.snapshot import build_snapshot, diff
-from menjin.store.tables import Gate, GateDevice
+from menjin.store.tables import Community, Gate, GateDevice
 
 
 def device_for(session: Session, gate: Gate) -> GateDevice:
@@ -44,7 +45,14 @@ def sync_for(session: Session, gate: Gate, cache_version: int, now: datetime) ->
     """What to send a gate that reports holding `cache_version`; None when it is up to date."""
     device = device_for(session, gate)
     previous = _load(device.synced)
-    current = build_snapshot(session, gate, device.sync_version + 1, now)
+    register_version = session.scalar(
+        select(Community.register_version).where(Community.id == gate.community_id)
+    )
+    if previous is not None and device.built_from == register_version:
+        current = previous  # nothing in the register changed since: no need to rebuild
+    else:
+        current = build_snapshot(session, gate, device.sync_version + 1, now)
+        device.built_from = register_version
     if previous is not None and _same(previous, current):
         device.cache_version = cache_version
         return None if cache_version == previous.version else previous

@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("mqtt_username", sa.String(length=120), nullable=True),
         sa.Column("provisioned_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("sync_version", sa.Integer(), nullable=False),
+        sa.Column("built_from", sa.Integer(), nullable=False),
         sa.Column("synced", sa.LargeBinary(), nullable=True),
         sa.Column("cache_version", sa.Integer(), nullable=False),
         sa.Column("online", sa.Boolean(), nullable=False),
@@ -103,6 +104,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_gate_events_gate_id"), ["gate_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_gate_events_person_id"), ["person_id"], unique=False)
 
+    with op.batch_alter_table("communities", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("register_version", sa.Integer(), nullable=False, server_default="0"))
+
     with op.batch_alter_table("credentials", schema=None) as batch_op:
         batch_op.add_column(sa.Column("duress", sa.Boolean(), nullable=False, server_default=sa.false()))
 
@@ -128,6 +132,9 @@ def downgrade() -> None:
 
     with op.batch_alter_table("credentials", schema=None) as batch_op:
         batch_op.drop_column("duress")
+
+    with op.batch_alter_table("communities", schema=None) as batch_op:
+        batch_op.drop_column("register_version")
 
     with op.batch_alter_table("gate_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_gate_events_person_id"))

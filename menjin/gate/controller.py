@@ -1,0 +1,281 @@
+"""One gate: readers and inputs → `decide` → door → outbox, whether or not the server can be reached.
+
+The controller owns no thread. Drivers call `on_read`/`on_input` from theirs, the link delivers
+messages through `receive`, and a timer calls `tick`; one lock keeps decisions and the door consistent.
+Everything that happens becomes an event in the durable outbox first; the outbox drains to the server
+when the link is up and an event leaves it only when the server confirms storing it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from menjin.domain.access import AccessRequest, Decision, GateView, Presented, Reason, decide
+from menjin.domain.credentials import normalise_card_uid, normalise_plate
+from menjin.domain.door import Action, Alarm, Clear, Door, Raise, Relay
+from menjin.domain.errors import DomainError
+from menjin.domain.pin_guard import PinGuard
+from menjin.domain.register import CredentialKind, GateMode
+from menjin.gate.cache import Cache
+from menjin.gate.drivers.base import Reader
+from menjin.gate.drivers.base import Relay as RelayDriver
+from menjin.gate.outbox import Outbox
+from menjin.link.messages import (
+    Ack,
+    Channel,
+    Command,
+    CommandKind,
+    EventBatch,
+    EventKind,
+    Heartbeat,
+    Message,
+    Stored,
+    SyncEnvelope,
+)
+from menjin.security import passes
+from menjin.security.passwords import lookup_hash
+
+log = logging.getLogger("menjin.gate")
+
+Publish = Callable[[Channel, Message], bool]  # False when the link is down
+SECOND_FACTOR_WINDOW = timedelta(seconds=15)
+RESEND_AFTER = timedelta(seconds=5)
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class GateSecrets:
+    pin_key: bytes  # the community's PIN lookup key
+    pass_public_key: bytes | None = None  # verifies QR passes
+
+
+class GateController:
+    def __init__(
+        self,
+        code: str,
+        cache: Cache,
+        outbox: Outbox,
+        secrets: GateSecrets,
+        relay: RelayDriver,
+        clock: Callable[[], datetime],
+        publish: Publish | None = None,
+        heartbeat_every: timedelta = timedelta(seconds=10),
+    ) -> None:
+        self.code = code
+        self.cache = cache
+        self.outbox = outbox
+        self.secrets = secrets
+        self.relay = relay
+        self.clock = clock
+        self.publish = publish or (lambda channel, message: False)
+        self.heartbeat_every = heartbeat_every
+        self.door = Door(cache.door_settings())
+        self.pins = PinGuard()
+        self.seen_passes = passes.SeenPasses()
+        self.mode_override: GateMode | None = None  # a command or the fire input, until the next sync
+        self.telemetry: dict[str, float] = {}
+        self._lock = threading.RLock()
+        self._view = cache.view() if cache.version else None
+        self._pending: tuple[list[Presented], datetime] | None = None
+        self._in_flight: datetime | None = None
+        self._next_heartbeat: datetime | None = None
+
+    # ---- people at the gate ------------------------------------------------------------------------
+
+    def on_read(self, kind: CredentialKind, raw: str, reader: Reader | None = None) -> Decision:
+        with self._lock:
+            now = self.clock()
+            decision = self._decide(kind, raw, now)
+            self.outbox.append(
+                EventKind.ACCESS,
+                granted=decision.granted,
+                reason=decision.reason.value,
+                method=kind,
+                person_id=decision.person_id,
+                credential_ids=list(decision.credential_ids),
+            )
+            if decision.alarm:
+                self.outbox.append(
+                    EventKind.ALARM,
+                    reason=decision.alarm,
+                    person_id=decision.person_id,
+                    detail={"silent": True},
+                )
+            if decision.granted:
+                self._act(self.door.grant(now))
+        if reader is not None:
+            reader.feedback(decision.granted, decision.prompt("zh"))
+        return decision
+
+    def _decide(self, kind: CredentialKind, raw: str, now: datetime) -> Decision:
+        view = self.view()
+        if view is None:
+            return Decision(False, Reason.UNKNOWN_CREDENTIAL)  # never synced: nobody is known yet
+        keypad = self.code
+        if kind is CredentialKind.PIN and self.pins.locked(keypad, None, now):
+            return Decision(False, Reason.PIN_LOCKED)
+        lookup = self._lookup(kind, raw, now)
+        if isinstance(lookup, Reason):
+            return Decision(False, lookup)
+        presented = [Presented(kind, lookup)]
+        if self._pending and self._pending[1] > now and kind not in {p.kind for p in self._pending[0]}:
+            presented = self._pending[0] + presented
+        self._pending = None
+        decision = decide(AccessRequest(presented), view, now)
+        if decision.reason is Reason.SECOND_FACTOR_REQUIRED:
+            self._pending = (presented, now + SECOND_FACTOR_WINDOW)
+        if kind is CredentialKind.PIN:
+            wrong = decision.reason in (Reason.UNKNOWN_CREDENTIAL, Reason.FACTORS_DISAGREE)
+            if wrong:
+                self.pins.failed(keypad, decision.person_id, now)
+            elif decision.granted:
+                self.pins.succeeded(keypad, decision.person_id)
+        return decision
+
+    def _lookup(self, kind: CredentialKind, raw: str, now: datetime) -> str | Reason:
+        """The canonical form a credential is known by, or why what was read cannot be used."""
+        try:
+            if kind in (CredentialKind.CARD, CredentialKind.EBIKE_TAG):
+                return normalise_card_uid(raw)
+            if kind is CredentialKind.PLATE:
+                return normalise_plate(raw)
+        except DomainError:
+            return Reason.UNREADABLE
+        if kind is CredentialKind.PIN:
+            ok = raw.isdigit() and 4 <= len(raw) <= 8
+            return lookup_hash(self.secrets.pin_key, raw) if ok else Reason.UNREADABLE
+        if kind is CredentialKind.QR:
+            if self.secrets.pass_public_key is None:
+                return Reason.PASS_INVALID
+            check = passes.verify(self.secrets.pass_public_key, raw, now)
+            fresh = check.ref is not None and self.seen_passes.first_use(check, now)
+            return check.ref if fresh and check.ref else Reason.PASS_INVALID
+        return raw.strip() or Reason.UNREADABLE
+
+    def view(self) -> GateView | None:
+        if self._view is None:
+            return None
+        mode = self.mode_override or self._view.mode
+        if self.door.state.evacuation:
+            mode = GateMode.EVACUATION
+        return self._view if mode is self._view.mode else replace(self._view, mode=mode)
+
+    # ---- door inputs -------------------------------------------------------------------------------
+
+    def on_input(self, name: str, active: bool) -> None:
+        with self._lock:
+            now = self.clock()
+            if name == "contact":
+                actions = self.door.contact(active, now)
+            elif name == "rex":
+                actions = self.door.request_to_exit(now) if active else []
+            elif name == "fire":
+                actions = self.door.fire(active, now)
+                if active:
+                    self.outbox.append(EventKind.ALARM, reason="fire", detail={"evacuation": True})
+            elif name == "power":
+                actions = self.door.power(active, now)
+            else:
+                log.warning("unknown input %r ignored", name)
+                return
+            self.outbox.append(EventKind.DOOR, reason=name, detail={"active": active})
+            self._act(actions)
+
+    def _act(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Relay):
+                self.relay.set(action.unlocked)
+            elif isinstance(action, Raise):
+                self.outbox.append(
+                    EventKind.ALARM, reason=action.alarm.value, detail={"repeat": action.repeat}
+                )
+            elif isinstance(action, Clear):
+                self.outbox.append(EventKind.ALARM, reason=action.alarm.value, detail={"cleared": True})
+
+    # ---- the link ----------------------------------------------------------------------------------
+
+    def receive(self, channel: Channel, message: Message) -> None:
+        """A decoded message from the server (the link has already refused anything malformed)."""
+        with self._lock:
+            if channel is Channel.SYNC and isinstance(message, SyncEnvelope):
+                self._sync(message)
+            elif channel is Channel.STORED and isinstance(message, Stored):
+                self.outbox.mark_stored(message.ids)
+                self._in_flight = None
+            elif channel is Channel.CMD and isinstance(message, Command):
+                self.publish(Channel.ACK, self._command(message))
+            else:
+                log.warning("%s message %s ignored", channel, type(message).__name__)
+
+    def _sync(self, envelope: SyncEnvelope) -> None:
+        if not self.cache.apply(envelope.sync):
+            log.info(
+                "delta from version %s does not fit cache version %s: asking for a snapshot",
+                getattr(envelope.sync, "base_version", "?"),
+                self.cache.version,
+            )
+            self._heartbeat(self.clock(), cache_version=0)
+            return
+        self._view = self.cache.view()
+        self.door.settings = self.cache.door_settings()
+        self.mode_override = None
+        self.outbox.append(
+            EventKind.MODE, reason=self._view.mode.value, detail={"version": self.cache.version}
+        )
+
+    def _command(self, command: Command) -> Ack:
+        now = self.clock()
+        detail: dict[str, Any] = {"command_id": command.id, "actor": command.actor, "why": command.reason}
+        if command.kind is CommandKind.UNLOCK_ONCE:
+            self._act(self.door.grant(now))
+        elif command.kind is CommandKind.RESET_EVACUATION:
+            self._act(self.door.reset_evacuation(now))
+            self.mode_override = None
+        elif command.kind is CommandKind.SET_MODE and command.mode is not None:
+            self.mode_override = command.mode
+            if command.mode is GateMode.EVACUATION:
+                self._act(self.door.fire(True, now))
+        else:
+            return Ack(command_id=command.id, ok=False, detail="command not understood")
+        self.outbox.append(EventKind.COMMAND, reason=command.kind.value, detail=detail)
+        return Ack(command_id=command.id, ok=True)
+
+    def tick(self) -> None:
+        """Called often (every ~100 ms): door timers, heartbeat, and draining the outbox."""
+        with self._lock:
+            now = self.clock()
+            self._act(self.door.tick(now))
+            if self._next_heartbeat is None or now >= self._next_heartbeat:
+                self._heartbeat(now)
+            if self._in_flight is None or now - self._in_flight >= RESEND_AFTER:
+                batch = self.outbox.pending(BATCH)
+                if batch:
+                    self._in_flight = now  # before publishing: the confirmation may come back at once
+                    if not self.publish(Channel.EVT, EventBatch(events=batch)):
+                        self._in_flight = None
+
+    def _heartbeat(self, now: datetime, cache_version: int | None = None) -> None:
+        view = self.view()
+        state = self.door.state
+        beat = Heartbeat(
+            gate=self.code,
+            at=now,
+            mode=view.mode if view else GateMode.NORMAL,
+            door_open=state.contact_open,
+            unlocked=state.unlocked,
+            cache_version=self.cache.version if cache_version is None else cache_version,
+            outbox_depth=self.outbox.depth(),
+            alarms=sorted(a.value for a in state.alarms),
+            telemetry=self.telemetry,
+        )
+        if self.publish(Channel.HB, beat):
+            self._next_heartbeat = now + self.heartbeat_every
+
+    @property
+    def alarms(self) -> frozenset[Alarm]:
+        return self.door.state.alarms

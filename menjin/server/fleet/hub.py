@@ -1,0 +1,212 @@
+"""The server's side of the gate link: what gates send is stored, answered and turned into state.
+
+Transport-free: `handle` takes decoded messages and `publish` sends to one gate, so the same hub runs
+over the embedded broker, Mosquitto, or directly in tests and scenarios. The server never decides a door
+opening; it stores events, keeps caches in sync, and carries out people's commands, audited.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from menjin.domain.actor import Actor
+from menjin.domain.permissions import Permission
+from menjin.domain.register import AccountRole, GateMode
+from menjin.link.messages import (
+    Ack,
+    Channel,
+    Command,
+    CommandKind,
+    Event,
+    EventBatch,
+    EventKind,
+    Heartbeat,
+    Message,
+    Status,
+    Stored,
+    SyncEnvelope,
+)
+from menjin.server.fleet.ingest import ingest
+from menjin.server.fleet.sync import device_for, sync_for
+from menjin.services import Services
+from menjin.store.register import Invalid, NotFound, check
+from menjin.store.tables import Community, Gate, GateCommand
+
+log = logging.getLogger("menjin.fleet")
+
+SendTo = Callable[[str, str, Channel, Message], bool]  # (community code, gate code, channel, message)
+Listener = Callable[[int, str, Event], None]  # (community id, gate code, event): the live feed
+
+
+class FleetHub:
+    def __init__(self, services: Services, send: SendTo) -> None:
+        self.svc = services
+        self.send = send
+        self.listeners: list[Listener] = []
+        self.recent: deque[tuple[int, str, Event]] = deque(maxlen=200)
+        self._gates: dict[tuple[str, str], tuple[int, int]] = {}  # (community, gate code) → ids
+        self._lock = threading.Lock()
+
+    # ---- from gates ---------------------------------------------------------------------------------
+
+    def handle(self, community: str, gate: str, channel: Channel, message: Message) -> None:
+        now = self.svc.clock()
+        with self.svc.db.transaction() as s:
+            ids = self._resolve(s, community, gate)
+            if ids is None:
+                log.warning("message for unknown gate %s/%s ignored", community, gate)
+                return
+            community_id, gate_id = ids
+            if isinstance(message, EventBatch):
+                stored = ingest(s, community_id, gate_id, message.events, now)
+                reply: Message | None = Stored(ids=stored)
+            elif isinstance(message, Heartbeat):
+                reply = self._heartbeat(s, gate_id, message, now)
+            elif isinstance(message, Ack):
+                reply = self._ack(s, community_id, message, now)
+            elif isinstance(message, Status):
+                device = device_for(s, s.get(Gate, gate_id))
+                device.online, device.last_seen = message.online, now
+                reply = None
+            else:
+                log.warning("%s from gate %s/%s ignored", type(message).__name__, community, gate)
+                return
+        if reply is not None:
+            self.send(community, gate, Channel.STORED if isinstance(reply, Stored) else Channel.SYNC, reply)
+        if isinstance(message, EventBatch):
+            self._after_events(community, community_id, gate, message.events)
+
+    def _resolve(self, s: Session, community: str, gate: str) -> tuple[int, int] | None:
+        key = (community, gate)
+        with self._lock:
+            if key in self._gates:
+                return self._gates[key]
+        row = s.execute(
+            select(Community.id, Gate.id)
+            .join(Gate, Gate.community_id == Community.id)
+            .where(Community.code == community, Gate.code == gate)
+        ).first()
+        if row is None:
+            return None
+        with self._lock:
+            self._gates[key] = (row[0], row[1])
+        return row[0], row[1]
+
+    def _heartbeat(self, s: Session, gate_id: int, beat: Heartbeat, now: datetime) -> Message | None:
+        gate = s.get(Gate, gate_id)
+        device = device_for(s, gate)
+        device.online, device.last_seen = True, now
+        device.state = {
+            "mode": beat.mode.value,
+            "door_open": beat.door_open,
+            "unlocked": beat.unlocked,
+            "alarms": beat.alarms,
+            "outbox_depth": beat.outbox_depth,
+            "telemetry": beat.telemetry,
+            "at": beat.at.isoformat(),
+        }
+        sync = sync_for(s, gate, beat.cache_version, now)
+        return SyncEnvelope(sync=sync) if sync is not None else None
+
+    def _ack(self, s: Session, community_id: int, ack: Ack, now: datetime) -> None:
+        command = s.get(GateCommand, ack.command_id)
+        if command is None or command.community_id != community_id:
+            log.warning("ack for unknown command %s ignored", ack.command_id)
+            return None
+        command.acked_at, command.ok, command.detail = now, ack.ok, ack.detail
+        return None
+
+    def _after_events(self, community: str, community_id: int, gate: str, events: list[Event]) -> None:
+        for event in events:
+            self.recent.append((community_id, gate, event))
+            for listener in list(self.listeners):
+                try:
+                    listener(community_id, gate, event)
+                except Exception:  # a broken listener must not stop ingest
+                    log.exception("live feed listener failed")
+        if any(e.kind is EventKind.ALARM and e.reason == "fire" for e in events):
+            self.evacuate(community_id, f"fire alarm input at gate {gate}")
+
+    # ---- to gates ---------------------------------------------------------------------------------
+
+    def push_sync(self, community_id: int) -> int:
+        """Send every gate of the community what changed for it; returns how many were sent."""
+        sent = 0
+        with self.svc.db.transaction() as s:
+            code = s.get(Community, community_id).code
+            pending = []
+            for gate in s.scalars(select(Gate).where(Gate.community_id == community_id)):
+                device = device_for(s, gate)
+                if device.cache_version == 0 and not device.online:
+                    continue  # never heard from: it asks with its first heartbeat
+                sync = sync_for(s, gate, device.cache_version, self.svc.clock())
+                if sync is not None:
+                    pending.append((gate.code, SyncEnvelope(sync=sync)))
+        for gate_code, envelope in pending:
+            sent += bool(self.send(code, gate_code, Channel.SYNC, envelope))
+        return sent
+
+    def command(
+        self, actor: Actor, gate_id: int, kind: CommandKind, reason: str, mode: GateMode | None = None
+    ) -> GateCommand:
+        """A person's remote act on a gate: the reason is mandatory and the act is audited."""
+        check(actor, Permission.GATES_COMMAND)
+        if not reason.strip():
+            raise Invalid("必须填写原因", "a reason is required", "reason")
+        now = self.svc.clock()
+        with self.svc.db.transaction() as s:
+            gate = s.get(Gate, gate_id)
+            if gate is None or gate.community_id != actor.community_id:
+                raise NotFound(f"找不到门禁 {gate_id}", f"no gate {gate_id}")
+            row = GateCommand(
+                id=uuid.uuid4().hex,
+                community_id=gate.community_id,
+                gate_id=gate.id,
+                kind=kind.value,
+                mode=mode.value if mode else None,
+                reason=reason.strip(),
+                actor=actor.name,
+                issued_at=now,
+                detail="",
+            )
+            s.add(row)
+            new_mode = mode if kind is CommandKind.SET_MODE else None
+            if kind is CommandKind.RESET_EVACUATION:
+                new_mode = GateMode.NORMAL
+            if new_mode is not None:  # the register agrees, so the next sync does not undo it
+                gate.mode = new_mode.value
+                self.svc.register.touched(s, gate.community_id)
+            self.svc.audit.record(
+                s,
+                actor,
+                f"gate_{kind.value}",
+                f"gates/{gate.id}",
+                reason=reason.strip(),
+                detail={"command_id": row.id, "mode": row.mode},
+            )
+            community = s.get(Community, gate.community_id).code
+            message = Command(
+                id=row.id, kind=kind, mode=mode, reason=row.reason, actor=actor.name, issued_at=now
+            )
+            code = gate.code
+        self.send(community, code, Channel.CMD, message)
+        return row
+
+    def evacuate(self, community_id: int, reason: str) -> list[str]:
+        """Every escape-route gate of the community to evacuation, now; gates hold it until reset."""
+        with self.svc.db.transaction() as s:
+            code = s.get(Community, community_id).code
+            gates = list(s.scalars(select(Gate).where(Gate.community_id == community_id, Gate.escape_route)))
+        actor = Actor(community_id, "system:fire-alarm", AccountRole.ADMIN)
+        for gate in gates:
+            self.command(actor, gate.id, CommandKind.SET_MODE, reason, GateMode.EVACUATION)
+        log.warning("evacuation of %s: %d gates (%s)", code, len(gates), reason)
+        return [g.code for g in gates]
