@@ -24,6 +24,7 @@ audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 out = Console()
+err = Console(stderr=True)
 
 DataDir = Annotated[Path | None, typer.Option(help="Data directory (default $MENJIN_DATA_DIR or ./var).")]
 CommunityCode = Annotated[
@@ -107,10 +108,20 @@ def serve(
 def demo(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    scenario: Annotated[str | None, typer.Option(help="rush, outage or propped: a scripted day.")] = None,
+    headless: Annotated[bool, typer.Option(help="Run the scenario without a server and exit.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the scenario report as one JSON object.")
+    ] = False,
+    residents: Annotated[int, typer.Option(help="Residents imported for a scenario.")] = 300,
     data_dir: DataDir = None,
 ) -> None:
     """The demo community: created on first run; a fresh one-time admin password whenever the old one
-    has not been used yet (it was shown once and cannot be shown again)."""
+    has not been used yet (it was shown once and cannot be shown again). With --scenario --headless, a
+    scripted day on a compressed clock instead, reported as JSON."""
+    if scenario is not None:
+        _scenario(scenario, headless, as_json, residents)
+        return
     from menjin.sim.sample import CODE, create_sample
 
     svc = _open(data_dir)
@@ -128,6 +139,27 @@ def demo(
                 out.print("管理员已设置密码；忘记时运行 menjin user reset admin / admin has set a password")
     out.print(f"示例表格 / sample spreadsheet: http://{host}:{port}/import")
     serve(host=host, port=port, data_dir=data_dir)
+
+
+def _scenario(name: str, headless: bool, as_json: bool, residents: int) -> None:
+    import json
+
+    from menjin.sim import scenarios
+
+    if name not in scenarios.SCENARIOS:
+        _fail(f"没有这个场景 / no scenario {name!r}: {', '.join(scenarios.SCENARIOS)}")
+    if not headless:
+        _fail("场景目前只能无界面运行，请加 --headless / scenarios run headless for now: add --headless")
+    with _progress() as progress:
+        progress.add_task(f"scenario {name}")
+        report = scenarios.run(name, residents=residents)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+    else:
+        out.print_json(data=report)
+    events = report["events"]
+    if events["lost"] or events["duplicated"]:
+        raise typer.Exit(1)
 
 
 @app.command("import")

@@ -3,8 +3,8 @@ bytes: the whole entry → event → store path, offline operation, commands and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,15 +12,10 @@ from sqlalchemy import func, select
 
 from menjin.domain.actor import Actor
 from menjin.domain.register import AccountRole, CredentialKind, GateMode
-from menjin.gate.cache import Cache
-from menjin.gate.controller import GateController, GateSecrets
-from menjin.gate.drivers.sim import SimRelay
-from menjin.gate.outbox import Outbox
-from menjin.link import codec
-from menjin.link.messages import Channel, CommandKind, Message
-from menjin.server.fleet.hub import FleetHub
+from menjin.link.messages import CommandKind
 from menjin.services import Services
-from menjin.sim.sample import CODE, RESIDENTS, create_sample
+from menjin.sim.sample import RESIDENTS, create_sample
+from menjin.sim.yard import Clock, Yard
 from menjin.store import register as rg
 from menjin.store.communities import system_actor
 from menjin.store.tables import AuditEntry, Gate, GateCommand, GateEvent, Person
@@ -28,79 +23,13 @@ from menjin.store.tables import AuditEntry, Gate, GateCommand, GateEvent, Person
 T0 = datetime(2026, 12, 1, 0, 30, tzinfo=UTC)  # 08:30 in Harbin
 
 
-@dataclass
-class Clock:
-    now: datetime = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@dataclass
-class Yard:
-    """The sample community's server hub and a controller per gate, linked through the codec."""
-
-    services: Services
-    hub: FleetHub
-    clock: Clock
-    gates: dict[str, GateController] = field(default_factory=dict)
-    relays: dict[str, SimRelay] = field(default_factory=dict)
-    link_up: bool = True
-    drop_stored: int = 0  # lose this many Stored confirmations on the way back
-
-    def to_gate(self, community: str, gate: str, channel: Channel, message: Message) -> bool:
-        if not self.link_up or gate not in self.gates:
-            return False
-        if channel is Channel.STORED and self.drop_stored:
-            self.drop_stored -= 1
-            return True
-        self.gates[gate].receive(channel, codec.decode(channel, codec.encode(channel, message)))
-        return True
-
-    def from_gate(self, gate: str):  # type: ignore[no-untyped-def]
-        def publish(channel: Channel, message: Message) -> bool:
-            if not self.link_up:
-                return False
-            self.hub.handle(CODE, gate, channel, codec.decode(channel, codec.encode(channel, message)))
-            return True
-
-        return publish
-
-    def run(self, seconds: float, step: float = 1.0) -> None:
-        for _ in range(int(seconds / step)):
-            self.clock.advance(step)
-            for controller in self.gates.values():
-                controller.tick()
-
-    def stored(self) -> int:
-        with self.services.db.transaction() as s:
-            return s.scalar(select(func.count()).select_from(GateEvent)) or 0
-
-
 @pytest.fixture
-def yard(services: Services, tmp_path: Path) -> Yard:
-    clock = Clock()
-    services.clock = clock
+def yard(services: Services, tmp_path: Path) -> Iterator[Yard]:
     with services.db.transaction() as s:
         community, _ = create_sample(services, s)
-    yard = Yard(services, FleetHub(services, lambda *a: yard.to_gate(*a)), clock)
-    secrets = GateSecrets(pin_key=services.register.pin_key(community.id))
-    for code in ("S1", "N1", "V1"):
-        yard.relays[code] = SimRelay()
-        yard.gates[code] = GateController(
-            code,
-            Cache(tmp_path / f"{code}-cache.db"),
-            Outbox(tmp_path / f"{code}-outbox.db", code, clock),
-            secrets,
-            yard.relays[code],
-            clock,
-            yard.from_gate(code),
-        )
-    yard.run(1)  # first heartbeat: each gate receives its snapshot
-    return yard
+    yard = Yard.open(services, community.id, tmp_path, Clock(T0))
+    yield yard
+    yard.close()
 
 
 CARD = RESIDENTS[0][6]
@@ -122,14 +51,14 @@ def test_first_heartbeat_brings_the_snapshot_and_the_card_opens(yard: Yard) -> N
 
 def test_offline_gate_keeps_deciding_and_loses_nothing(yard: Yard) -> None:
     before = yard.stored()
-    yard.link_up = False
+    yard.down.add("S1")
     south = yard.gates["S1"]
     for i in range(300):
         assert south.on_read(CredentialKind.CARD, CARD).granted, i  # decisions never stop
         yard.run(1)
     assert south.outbox.depth() >= 300
     yard.drop_stored = 1  # the first confirmation after reconnecting is lost: the batch is resent
-    yard.link_up = True
+    yard.down.clear()
     yard.run(30)
     assert south.outbox.depth() == 0
     with yard.services.db.transaction() as s:

@@ -161,6 +161,11 @@ class Outbox:
 
         return self._run(delete)
 
+    @property
+    def last_seq(self) -> int:
+        """The seq of the newest event ever appended: how many events this gate has made."""
+        return self._seq
+
     def depth(self) -> int:
         """Events waiting for the server (kept in memory: the heartbeat asks often)."""
         return self._depth

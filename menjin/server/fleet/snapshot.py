@@ -1,9 +1,10 @@
 """What one gate may know, built from the register, and the difference between two such views.
 
-A gate holds only what it needs: the people granted at it (through access groups) plus staff and
-contractors (maintenance and lockdown rules need to recognise them), their credentials of the kinds the
-gate accepts, the schedules those grants use, and the gate's own settings. Face templates are not here:
-they travel encrypted with the face feature, and only where consented.
+A gate holds only what it needs: the people granted at it (residents of the buildings it serves, and
+whoever an access group grants it to), staff and contractors (maintenance and lockdown rules must
+recognise them), their credentials of the kinds the gate accepts, the schedules those grants use, and
+the gate's own settings. Face templates are not here: they travel encrypted with the face feature, and
+only where consented.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from menjin.store.tables import (
     Holiday,
     Person,
     Schedule,
+    Unit,
     access_group_gates,
     access_group_members,
 )
@@ -60,6 +62,19 @@ def build_snapshot(session: Session, gate: Gate, version: int, now: datetime | N
         )
         for person_id in member_ids:
             grants.setdefault(person_id, set()).add(group.schedule_id or ALWAYS.id)
+    # Residents may always use the gates that serve their own building; groups add everything else.
+    served = [b.id for b in gate.buildings]
+    residents = session.scalars(
+        select(Person.id)
+        .join(Unit, Unit.id == Person.unit_id)
+        .where(
+            Person.community_id == gate.community_id,
+            Unit.building_id.in_(served),
+            Person.role.in_([r.value for r in PersonRole if r.lives_here]),
+        )
+    )
+    for person_id in residents:
+        grants.setdefault(person_id, set()).add(ALWAYS.id)
     people = list(
         session.scalars(
             select(Person).where(

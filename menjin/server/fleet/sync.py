@@ -44,10 +44,13 @@ def _same(a: Snapshot, b: Snapshot) -> bool:
 def sync_for(session: Session, gate: Gate, cache_version: int, now: datetime) -> Snapshot | Delta | None:
     """What to send a gate that reports holding `cache_version`; None when it is up to date."""
     device = device_for(session, gate)
-    previous = _load(device.synced)
     register_version = session.scalar(
         select(Community.register_version).where(Community.id == gate.community_id)
     )
+    if device.built_from == register_version and cache_version == device.sync_version and device.synced:
+        device.cache_version = cache_version
+        return None  # the usual heartbeat: nothing changed and the gate is current
+    previous = _load(device.synced)
     if previous is not None and device.built_from == register_version:
         current = previous  # nothing in the register changed since: no need to rebuild
     else:

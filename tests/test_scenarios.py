@@ -1,0 +1,63 @@
+"""Scripted days on a compressed clock: whatever happens to the link, no event is lost or duplicated."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from menjin.cli import app
+from menjin.sim.scenarios import run
+
+RESIDENTS = 40  # enough for every method; small enough for CI
+
+
+@pytest.fixture(scope="module")
+def reports() -> dict[str, dict]:  # type: ignore[type-arg]
+    return {name: run(name, residents=RESIDENTS) for name in ("rush", "outage", "propped")}
+
+
+@pytest.mark.parametrize("name", ["rush", "outage", "propped"])
+def test_no_event_is_lost_or_duplicated(reports: dict, name: str) -> None:  # type: ignore[type-arg]
+    events = reports[name]["events"]
+    assert events["sent"] > 0
+    assert events["lost"] == 0 and events["duplicated"] == 0 and events["left_in_outboxes"] == 0
+    assert events["stored"] == events["sent"]
+
+
+def test_rush_uses_every_way_in_and_explains_denials(reports: dict) -> None:  # type: ignore[type-arg]
+    rush = reports["rush"]
+    assert {"card", "pin", "qr", "plate", "ebike_tag"} <= set(rush["entries_by_method"])
+    assert rush["denials_by_reason"].get("unknown_credential", 0) > 0
+    assert sum(rush["entries_by_method"].values()) > 10 * sum(rush["denials_by_reason"].values())
+
+
+def test_outage_gate_decides_all_day_and_resends_its_backlog(reports: dict) -> None:  # type: ignore[type-arg]
+    outage = reports["outage"]
+    assert outage["simulated_hours"] >= 24
+    assert outage["notes"]["backlog_before_reconnect"] == outage["events"]["sent"]
+    assert outage["events"]["redelivered"] > 0  # the lost confirmation made the gate resend
+    assert sum(outage["entries_by_method"].values()) > 100
+
+
+def test_propped_gate_alarms_every_minute_until_shut(reports: dict) -> None:  # type: ignore[type-arg]
+    propped = reports["propped"]
+    assert 115 <= propped["alarms_raised"]["held_open"] <= 121  # two hours, one a minute after the first
+    assert propped["notes"]["alarms_while_open"] == ["held_open"]
+    assert propped["notes"]["alarms_after_closing"] == []
+
+
+def test_cli_prints_one_json_object() -> None:
+    result = CliRunner().invoke(
+        app, ["demo", "--scenario", "propped", "--headless", "--json", "--residents", "5"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["scenario"] == "propped" and report["events"]["lost"] == 0
+
+
+def test_unknown_scenario_and_missing_headless_fail_cleanly() -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["demo", "--scenario", "nope", "--headless"]).exit_code == 1
+    assert runner.invoke(app, ["demo", "--scenario", "rush"]).exit_code == 1
