@@ -266,6 +266,10 @@ class Register:
         """Per community: its gates hold it to find a typed PIN, so one community's key opens no other's."""
         return self.keys.get(f"pin-{community_id}")
 
+    def pass_seed(self, community_id: int) -> bytes:
+        """The community's QR pass signing key; its gates hold only the public half."""
+        return self.keys.get(f"pass-{community_id}")
+
     def pin_lookup(self, community_id: int, pin: str) -> str:
         return lookup_hash(self.pin_key(community_id), pin)
 
