@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -12,11 +13,16 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from menjin.config import Settings
-from menjin.domain.register import AccountRole
+from menjin.domain.register import AccountRole, CredentialKind
 from menjin.services import Services
 from menjin.store.communities import create_community, system_actor
 from menjin.store.register import RegisterError
-from menjin.store.tables import Account, AuditEntry, Community
+from menjin.store.tables import Account, AuditEntry, Community, Gate
+
+if TYPE_CHECKING:
+    from menjin.gate.runtime import GateRuntime
+    from menjin.server.fleet.provisioning import GateKit
+    from menjin.server.link_runtime import ServerLink
 
 app = typer.Typer(help="menjin 门禁 — access control residents can trust.", no_args_is_help=True)
 user_app = typer.Typer(help="Console and portal accounts.", no_args_is_help=True)
@@ -49,7 +55,7 @@ def _community(svc: Services, code: str | None) -> Community:
     return rows[0]
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     out.print(f"[red]{message}[/red]")
     raise typer.Exit(1)
 
@@ -88,20 +94,132 @@ def init(
     _show_password(admin, password)
 
 
+BrokerPort = Annotated[int, typer.Option(help="MQTT broker port (the embedded one listens there).")]
+Broker = Annotated[str, typer.Option(help="embedded (default, nothing to install) or external (Mosquitto).")]
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    broker: Broker = "embedded",
+    broker_host: Annotated[str, typer.Option()] = "127.0.0.1",
+    broker_port: BrokerPort = 18830,
     data_dir: DataDir = None,
 ) -> None:
-    """Run the server (API, console)."""
+    """Run the server: API, console, and the gate link (with an embedded MQTT broker by default)."""
+    _serve(_open(data_dir), host, port, broker, broker_host, broker_port)
+
+
+def _serve(
+    svc: Services,
+    host: str,
+    port: int,
+    broker: str,
+    broker_host: str,
+    broker_port: int,
+    with_link: Callable[[ServerLink], None] | None = None,
+) -> None:
     import uvicorn
 
     from menjin.server.app import create_app
+    from menjin.server.link_runtime import ServerLink
+
+    if broker not in ("embedded", "external"):
+        _fail("--broker 只能是 embedded 或 external / --broker is embedded or external")
+    link = ServerLink(svc, broker_host, broker_port, embedded=broker == "embedded").start()
+    try:
+        if with_link is not None:
+            with_link(link)
+        out.print(
+            f"控制台 / console: [bold]http://{host}:{port}/[/bold]   API: http://{host}:{port}/api/docs"
+        )
+        out.print(f"MQTT ({broker}): {broker_host}:{broker_port}")
+        uvicorn.run(create_app(svc, link), host=host, port=port, log_level="info")
+    finally:
+        link.stop()
+
+
+@app.command("enrol-gate")
+def enrol_gate(
+    code: Annotated[str, typer.Argument(help="The gate's code, e.g. S1.")],
+    community: CommunityCode = None,
+    data_dir: DataDir = None,
+) -> None:
+    """A one-time enrolment code for a gate's installer (valid 24 h)."""
+    from menjin.server.fleet.provisioning import enrol
 
     svc = _open(data_dir)
-    out.print(f"控制台 / console: [bold]http://{host}:{port}/[/bold]   API: http://{host}:{port}/api/docs")
-    uvicorn.run(create_app(svc), host=host, port=port, log_level="info")
+    place = _community(svc, community)
+    with svc.db.transaction() as s:
+        gate_id = s.scalar(select(Gate.id).where(Gate.community_id == place.id, Gate.code == code))
+        if gate_id is None:
+            _fail(f"没有门禁 {code} / no gate {code}")
+        secret = enrol(s, svc.audit, system_actor(place.id), gate_id, svc.clock())
+    out.print(f"门禁 {code} 的登记码 / enrolment code: [bold green]{secret}[/bold green]")
+
+
+@app.command()
+def gate(
+    gate_id: Annotated[str, typer.Option("--id", help="The gate's code, e.g. S1.")],
+    enrol_code: Annotated[
+        str | None, typer.Option("--enrol", help="One-time code, first start only.")
+    ] = None,
+    server: Annotated[str, typer.Option(help="Server URL for enrolment.")] = "http://127.0.0.1:8000",
+    gate_dir: Annotated[
+        Path | None, typer.Option(help="Where this gate keeps its kit, cache, outbox.")
+    ] = None,
+    traffic: Annotated[float, typer.Option(help="Simulated card reads per second (testing).")] = 0.0,
+    data_dir: DataDir = None,
+) -> None:
+    """Run one gate controller: decides locally from its cache, with or without the server."""
+    import random
+    import signal
+    import threading
+
+    from menjin.gate.drivers.sim import SimRelay
+    from menjin.gate.runtime import GateRuntime, load_kit, save_kit
+
+    directory = gate_dir or Settings.from_env(data_dir).data_dir / "gates" / gate_id
+    kit = load_kit(directory)
+    if kit is None:
+        if enrol_code is None:
+            _fail("这台门禁还没有登记：请用 --enrol 登记码 / not enrolled yet: pass --enrol CODE")
+        kit = _redeem(server, enrol_code)
+        save_kit(kit, directory)
+    runtime = GateRuntime(kit, directory, SimRelay()).start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    err.print(f"gate {kit.gate} of {kit.community} running; broker {kit.broker_host}:{kit.broker_port}")
+    rng = random.Random()
+    while not stop.wait(1 / traffic if traffic > 0 else 1):
+        view = runtime.controller.view()
+        cards = [lookup for kind, lookup in (view.credentials if view else {}) if kind == "card"]
+        if traffic > 0 and cards:
+            runtime.controller.on_read(CredentialKind.CARD, rng.choice(cards))
+    runtime.stop()
+
+
+def _redeem(server: str, code: str) -> GateKit:
+    import json
+    import urllib.error
+    import urllib.request
+
+    from menjin.server.fleet.provisioning import GateKit
+
+    request = urllib.request.Request(
+        f"{server.rstrip('/')}/api/v1/gate-enrolment",
+        data=json.dumps({"code": code}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return GateKit.model_validate_json(response.read())
+    except urllib.error.HTTPError as exc:
+        _fail(f"登记被拒绝 / enrolment refused: {exc.read().decode(errors='replace')}")
+    except urllib.error.URLError as exc:
+        _fail(f"连不上服务器 / cannot reach the server: {exc.reason}")
 
 
 @app.command()
@@ -114,6 +232,7 @@ def demo(
         bool, typer.Option("--json", help="Print the scenario report as one JSON object.")
     ] = False,
     residents: Annotated[int, typer.Option(help="Residents imported for a scenario.")] = 300,
+    broker_port: BrokerPort = 18830,
     data_dir: DataDir = None,
 ) -> None:
     """The demo community: created on first run; a fresh one-time admin password whenever the old one
@@ -138,7 +257,49 @@ def demo(
             else:
                 out.print("管理员已设置密码；忘记时运行 menjin user reset admin / admin has set a password")
     out.print(f"示例表格 / sample spreadsheet: http://{host}:{port}/import")
-    serve(host=host, port=port, data_dir=data_dir)
+    gates: list[GateRuntime] = []
+    try:
+        _serve(
+            svc,
+            host,
+            port,
+            "embedded",
+            "127.0.0.1",
+            broker_port,
+            with_link=lambda link: gates.extend(_demo_gates(svc, link, DEMO_GATES)),
+        )
+    finally:
+        for runtime in gates:
+            runtime.stop()
+
+
+DEMO_GATES = ("S1", "N1", "V1")
+
+
+def _demo_gates(svc: Services, link: ServerLink, codes: tuple[str, ...]) -> list[GateRuntime]:
+    """The demo's simulated gates, enrolled on first run (their kits kept under the data directory)."""
+    from menjin.gate.drivers.sim import SimRelay
+    from menjin.gate.runtime import GateRuntime, load_kit, save_kit
+    from menjin.server.fleet.provisioning import enrol, redeem
+    from menjin.sim.sample import CODE
+
+    runtimes = []
+    for code in codes:
+        directory = svc.settings.data_dir / "gates" / code
+        kit = load_kit(directory)
+        if kit is None:
+            with svc.db.transaction() as s:
+                gate = s.scalar(select(Gate).join(Community).where(Community.code == CODE, Gate.code == code))
+                secret = enrol(s, svc.audit, system_actor(gate.community_id, "demo"), gate.id, svc.clock())
+                kit = redeem(s, svc.register, secret, svc.clock(), link.host, link.port)
+            save_kit(kit, directory)
+        runtimes.append(kit)
+    link.reload_broker()
+    started = [
+        GateRuntime(kit, svc.settings.data_dir / "gates" / kit.gate, SimRelay()).start() for kit in runtimes
+    ]
+    out.print("模拟门禁 / simulated gates: " + ", ".join(codes))
+    return started
 
 
 def _scenario(name: str, headless: bool, as_json: bool, residents: int) -> None:

@@ -20,7 +20,7 @@ from menjin.server.api import (
     fleet_routes,
     register_routes,
 )
-from menjin.server.fleet.hub import FleetHub
+from menjin.server.link_runtime import ServerLink
 from menjin.services import Services
 from menjin.store.register import RegisterError
 
@@ -49,11 +49,11 @@ def _error(status: int, zh: str, en: str, **extra: object) -> JSONResponse:
     return JSONResponse({"detail": f"{zh} / {en}", "zh": zh, "en": en, **extra}, status_code=status)
 
 
-def create_app(services: Services, hub: FleetHub | None = None) -> FastAPI:
-    """`hub` is the running gate link; without it the routes that need gates answer 503."""
+def create_app(services: Services, link: ServerLink | None = None) -> FastAPI:
+    """`link` is the running gate link; without it the routes that need gates answer 503."""
     app = FastAPI(title="menjin 门禁", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.services = services
-    app.state.hub = hub
+    app.state.link = link
     app.add_middleware(BodyLimit)
 
     api_prefix = "/api/v1"

@@ -333,6 +333,7 @@ class GateDevice(Base):
     enrolment_hash: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of a one-time code
     enrolment_expires: Mapped[datetime | None] = mapped_column(UTCDateTime())
     mqtt_username: Mapped[str | None] = mapped_column(String(120), unique=True)
+    epoch: Mapped[int] = mapped_column(Integer, default=0)  # bumped by each enrolment: old logins die
     provisioned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sync_version: Mapped[int] = mapped_column(Integer, default=0)
     built_from: Mapped[int] = mapped_column(Integer, default=-1)  # register_version of `synced`

@@ -18,6 +18,8 @@ from menjin.domain.register import GateMode
 from menjin.link.messages import CommandKind, Event
 from menjin.server.auth import Svc, require
 from menjin.server.fleet.hub import FleetHub
+from menjin.server.fleet.provisioning import GateKit, enrol, redeem
+from menjin.server.link_runtime import ServerLink
 from menjin.store.tables import Gate, GateDevice, GateEvent
 
 router = APIRouter(tags=["fleet"])
@@ -61,14 +63,40 @@ class EventOut(sc.Out):
     detail: dict[str, Any]
 
 
-def hub(request: Request) -> FleetHub:
-    found = getattr(request.app.state, "hub", None)
+def link(request: Request) -> ServerLink:
+    found = getattr(request.app.state, "link", None)
     if found is None:
         raise HTTPException(503, "门禁链路未启动 / the gate link is not running")
     return found
 
 
+def hub(server_link: Annotated[ServerLink, Depends(link)]) -> FleetHub:
+    return server_link.hub
+
+
 Hub = Annotated[FleetHub, Depends(hub)]
+Link = Annotated[ServerLink, Depends(link)]
+Registrar = Annotated[Actor, Depends(require(Permission.REGISTER_WRITE))]
+
+
+class EnrolmentIn(sc.In):
+    code: Annotated[str, Field(min_length=8, max_length=40)]
+
+
+@router.post("/gates/{gate_id}/enrolment", status_code=201)
+def gate_enrolment_code(gate_id: sc.Id, actor: Registrar, svc: Svc) -> dict[str, str]:
+    """A one-time code for the installer of this gate; shown once, valid for a day."""
+    with svc.db.transaction() as s:
+        return {"code": enrol(s, svc.audit, actor, gate_id, svc.clock())}
+
+
+@router.post("/gate-enrolment", response_model=GateKit)
+def redeem_enrolment(body: EnrolmentIn, svc: Svc, server_link: Link) -> Any:
+    """Called by the gate itself with its one-time code (no login: the code is the secret)."""
+    with svc.db.transaction() as s:
+        kit = redeem(s, svc.register, body.code, svc.clock(), server_link.host, server_link.port)
+    server_link.reload_broker()
+    return kit
 
 
 @router.get("/gates-status", response_model=list[GateStatusOut])

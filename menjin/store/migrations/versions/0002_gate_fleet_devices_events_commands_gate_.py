@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("enrolment_hash", sa.String(length=64), nullable=True),
         sa.Column("enrolment_expires", sa.DateTime(timezone=True), nullable=True),
         sa.Column("mqtt_username", sa.String(length=120), nullable=True),
+        sa.Column("epoch", sa.Integer(), nullable=False),
         sa.Column("provisioned_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("sync_version", sa.Integer(), nullable=False),
         sa.Column("built_from", sa.Integer(), nullable=False),
