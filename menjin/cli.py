@@ -118,7 +118,7 @@ def _serve(
     broker: str,
     broker_host: str,
     broker_port: int,
-    with_link: Callable[[ServerLink], None] | None = None,
+    with_link: Callable[[ServerLink], dict[str, GateRuntime]] | None = None,
 ) -> None:
     import uvicorn
 
@@ -128,15 +128,18 @@ def _serve(
     if broker not in ("embedded", "external"):
         _fail("--broker 只能是 embedded 或 external / --broker is embedded or external")
     link = ServerLink(svc, broker_host, broker_port, embedded=broker == "embedded").start()
+    sim_gates: dict[str, GateRuntime] = {}
     try:
         if with_link is not None:
-            with_link(link)
+            sim_gates = with_link(link)
         out.print(
             f"控制台 / console: [bold]http://{host}:{port}/[/bold]   API: http://{host}:{port}/api/docs"
         )
         out.print(f"MQTT ({broker}): {broker_host}:{broker_port}")
-        uvicorn.run(create_app(svc, link), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(svc, link, sim_gates), host=host, port=port, log_level="info")
     finally:
+        for runtime in sim_gates.values():
+            runtime.stop()
         link.stop()
 
 
@@ -257,33 +260,22 @@ def demo(
             else:
                 out.print("管理员已设置密码；忘记时运行 menjin user reset admin / admin has set a password")
     out.print(f"示例表格 / sample spreadsheet: http://{host}:{port}/import")
-    gates: list[GateRuntime] = []
-    try:
-        _serve(
-            svc,
-            host,
-            port,
-            "embedded",
-            "127.0.0.1",
-            broker_port,
-            with_link=lambda link: gates.extend(_demo_gates(svc, link, DEMO_GATES)),
-        )
-    finally:
-        for runtime in gates:
-            runtime.stop()
+    _serve(
+        svc, host, port, "embedded", "127.0.0.1", broker_port, lambda link: _demo_gates(svc, link, DEMO_GATES)
+    )
 
 
 DEMO_GATES = ("S1", "N1", "V1")
 
 
-def _demo_gates(svc: Services, link: ServerLink, codes: tuple[str, ...]) -> list[GateRuntime]:
+def _demo_gates(svc: Services, link: ServerLink, codes: tuple[str, ...]) -> dict[str, GateRuntime]:
     """The demo's simulated gates, enrolled on first run (their kits kept under the data directory)."""
     from menjin.gate.drivers.sim import SimRelay
     from menjin.gate.runtime import GateRuntime, load_kit, save_kit
     from menjin.server.fleet.provisioning import enrol, redeem
     from menjin.sim.sample import CODE
 
-    runtimes = []
+    kits = []
     for code in codes:
         directory = svc.settings.data_dir / "gates" / code
         kit = load_kit(directory)
@@ -293,13 +285,13 @@ def _demo_gates(svc: Services, link: ServerLink, codes: tuple[str, ...]) -> list
                 secret = enrol(s, svc.audit, system_actor(gate.community_id, "demo"), gate.id, svc.clock())
                 kit = redeem(s, svc.register, secret, svc.clock(), link.host, link.port)
             save_kit(kit, directory)
-        runtimes.append(kit)
+        kits.append(kit)
     link.reload_broker()
-    started = [
-        GateRuntime(kit, svc.settings.data_dir / "gates" / kit.gate, SimRelay()).start() for kit in runtimes
-    ]
     out.print("模拟门禁 / simulated gates: " + ", ".join(codes))
-    return started
+    return {
+        kit.gate: GateRuntime(kit, svc.settings.data_dir / "gates" / kit.gate, SimRelay()).start()
+        for kit in kits
+    }
 
 
 def _scenario(name: str, headless: bool, as_json: bool, residents: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
+from menjin.gate.runtime import GateRuntime
 from menjin.server.api import (
     account_routes,
     audit_routes,
@@ -49,11 +51,15 @@ def _error(status: int, zh: str, en: str, **extra: object) -> JSONResponse:
     return JSONResponse({"detail": f"{zh} / {en}", "zh": zh, "en": en, **extra}, status_code=status)
 
 
-def create_app(services: Services, link: ServerLink | None = None) -> FastAPI:
-    """`link` is the running gate link; without it the routes that need gates answer 503."""
+def create_app(
+    services: Services, link: ServerLink | None = None, sim_gates: Mapping[str, GateRuntime] | None = None
+) -> FastAPI:
+    """`link` is the running gate link (without it the routes that need gates answer 503); `sim_gates`
+    are the demo's simulated gates, which the live page can act on."""
     app = FastAPI(title="menjin 门禁", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.services = services
     app.state.link = link
+    app.state.sim_gates = dict(sim_gates or {})
     app.add_middleware(BodyLimit)
 
     api_prefix = "/api/v1"

@@ -177,6 +177,7 @@ NAV = (
     NavItem("/units", "nav.units", Permission.REGISTER_READ),
     NavItem("/residents", "nav.residents", Permission.PEOPLE_READ),
     NavItem("/gates", "nav.gates", Permission.REGISTER_READ),
+    NavItem("/live", "nav.live", Permission.REGISTER_READ),
     NavItem("/import", "nav.import", Permission.BULK_IMPORT),
 )
 
@@ -218,7 +219,7 @@ def _nav(actor: Actor) -> list[NavItem]:
     return items if len(items) > 1 else []
 
 
-def _see_other(to: str) -> RedirectResponse:
+def see_other(to: str) -> RedirectResponse:
     return RedirectResponse(to, status_code=303)
 
 
@@ -515,7 +516,7 @@ def _add_register_page(page: RegisterPage) -> None:
             except rg.RegisterError as exc:
                 state.refused(page.inputs, exc, lang)
             else:
-                return _see_other(f"{page.path}?saved=1")
+                return see_other(f"{page.path}?saved=1")
         return _show_list(request, page, viewer, svc, state, status=422)
 
 
@@ -566,7 +567,7 @@ def login(request: Request, svc: Svc, form: Form, lang: Lang) -> Response:
         state.problem = i18n.pick(result.zh, result.en, lang)
         return _form_page(request, None, "login", LOGIN_INPUTS, state, 401)
     account, token = result
-    response = _see_other("/password" if account.must_change_password else "/")
+    response = see_other("/password" if account.must_change_password else "/")
     response.set_cookie(
         COOKIE,
         token,
@@ -597,7 +598,7 @@ def change_password(request: Request, viewer: Pending, svc: Svc, form: Form, lan
         except rg.RegisterError as exc:
             state.refused(PASSWORD_INPUTS, exc, lang)
         else:
-            return _see_other("/")
+            return see_other("/")
     return _form_page(request, viewer, "password", PASSWORD_INPUTS, state, 422)
 
 
@@ -607,7 +608,7 @@ def logout(request: Request, svc: Svc) -> Response:
     if token:
         with svc.db.transaction() as s:
             svc.accounts.logout(s, token)
-    response = _see_other("/login")
+    response = see_other("/login")
     response.delete_cookie(COOKIE)
     return response
 
@@ -706,12 +707,15 @@ def _problem(error: RowError, lang: str) -> tuple[object, str, str]:
 
 
 def mount(app: FastAPI) -> None:
+    from menjin.server.web import live  # it builds on this module's pages
+
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
+    app.include_router(live.router)
 
     @app.exception_handler(SignInFirst)
     def sign_in_first(request: Request, exc: SignInFirst) -> Response:
-        return _see_other(exc.to)
+        return see_other(exc.to)
 
     @app.exception_handler(Refused)
     def refused(request: Request, exc: Refused) -> Response:
