@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from menjin.domain.permissions import Permission
-from menjin.domain.register import CredentialKind
+from menjin.domain.register import CredentialKind, GateMode
 from menjin.link.messages import CommandKind
 from menjin.server.auth import Svc
 from menjin.server.web import i18n
@@ -24,7 +24,7 @@ SIM_ACTIONS = ("card", "stranger", "prop", "close", "fire", "reset")
 
 
 @router.get("/live")
-def live(request: Request, viewer: Watcher, svc: Svc) -> Response:
+def live(request: Request, viewer: Watcher, svc: Svc, lang: Lang) -> Response:
     actor = viewer.actor
     with svc.db.transaction() as s:
         board = s.execute(
@@ -54,7 +54,13 @@ def live(request: Request, viewer: Watcher, svc: Svc) -> Response:
         may_command=actor.may(Permission.GATES_COMMAND),
         may_watch=actor.may(Permission.PEOPLE_READ),
         may_simulate=actor.may(Permission.REGISTER_WRITE),
-        actions=SIM_ACTIONS,
+        actions=[(action, f"live.sim.{action}") for action in SIM_ACTIONS],
+        modes={
+            gate.id: i18n.label(
+                GateMode((device.state or {}).get("mode", gate.mode) if device else gate.mode), lang
+            )
+            for gate, device in board
+        },
         problem=request.query_params.get("problem", ""),
     )
 
