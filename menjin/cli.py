@@ -143,6 +143,58 @@ def _serve(
         link.stop()
 
 
+@app.command("broker-config")
+def broker_config(
+    directory: Annotated[Path, typer.Argument(help="Where to write mosquitto.conf, passwd and acl.")],
+    port: BrokerPort = 1883,
+    tls_port: Annotated[
+        int | None, typer.Option(help="Also listen with TLS here (for gates on the network).")
+    ] = None,
+    tls_bind: Annotated[str, typer.Option(help="Address the TLS listener binds to.")] = "0.0.0.0",
+    cafile: Annotated[Path | None, typer.Option()] = None,
+    certfile: Annotated[Path | None, typer.Option()] = None,
+    keyfile: Annotated[Path | None, typer.Option()] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Mosquitto's files for every current login (server and enrolled gates) with per-gate ACLs.
+    Run again after enrolling a gate, then `kill -HUP` Mosquitto to reload them."""
+    import os
+
+    from menjin.link.credentials import acl
+    from menjin.link.mosquitto import TlsListener, acl_file, config_file, password_file
+    from menjin.server.fleet.provisioning import broker_logins
+
+    svc = _open(data_dir)
+    with svc.db.transaction() as s:
+        logins = broker_logins(s, svc.keys)
+    tls = None
+    if tls_port is not None:
+        if not (cafile and certfile and keyfile):
+            _fail("TLS 需要 --cafile --certfile --keyfile / TLS needs --cafile, --certfile and --keyfile")
+        tls = TlsListener(tls_port, cafile, certfile, keyfile, tls_bind)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (directory / "data").mkdir(exist_ok=True)
+    files = {
+        "passwd": password_file(logins),
+        "acl": acl_file(acl(logins)),
+        "mosquitto.conf": config_file(
+            port=port,
+            password_path=directory / "passwd",
+            acl_path=directory / "acl",
+            persistence_dir=directory / "data",
+            log_path=directory / "mosquitto.log",
+            tls=tls,
+        ),
+    }
+    for name, text in files.items():
+        fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+    out.print(
+        f"{len(logins)} logins → {directory}/mosquitto.conf; start: mosquitto -c {directory}/mosquitto.conf"
+    )
+
+
 @app.command("enrol-gate")
 def enrol_gate(
     code: Annotated[str, typer.Argument(help="The gate's code, e.g. S1.")],

@@ -60,3 +60,24 @@ def test_unknown_user_and_missing_community_fail_cleanly(data_dir: Path) -> None
     assert result.exit_code == 1 and "no account ghost" in result.output
     result = runner.invoke(app, ["user", "add", "x1", "--role", "guard", "--data-dir", str(data_dir)])
     assert result.exit_code == 1 and "menjin init" in result.output
+
+
+def test_broker_config_names_every_enrolled_gate(data_dir: Path, tmp_path: Path) -> None:
+    from menjin.config import Settings
+    from menjin.server.fleet.provisioning import redeem
+    from menjin.services import Services
+
+    run(data_dir, "init", "--sample")
+    code = run(data_dir, "enrol-gate", "S1").split(":")[-1].strip()
+    svc = Services.open(Settings.from_env(data_dir))
+    with svc.db.transaction() as s:
+        kit = redeem(s, svc.register, code, svc.clock(), "127.0.0.1", 1883)
+    target = tmp_path / "mqtt"
+    run(data_dir, "broker-config", str(target), "--port", "18999")
+    acl = (target / "acl").read_text()
+    assert f"user {kit.username}" in acl and "topic write menjin/v1/heping/S1/evt" in acl
+    assert "topic read menjin/v1/heping/N1" not in acl
+    assert kit.password not in (target / "passwd").read_text()  # hashes only
+    assert (target / "passwd").stat().st_mode & 0o777 == 0o600
+    again = runner.invoke(app, ["enrol-gate", "S1", "--data-dir", str(data_dir)])
+    assert again.exit_code == 0  # a new code for a replacement gate
