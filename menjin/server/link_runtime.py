@@ -3,6 +3,7 @@ and a small loop that pushes register changes to gates soon after they are made.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 
@@ -79,6 +80,8 @@ class ServerLink:
 
     def stop(self) -> None:
         self._stop.set()
+        with contextlib.suppress(ValueError):  # a restarted server must not leave a stale listener
+            self.svc.register.listeners.remove(self._changed)
         for link in self.links.values():
             link.stop()
         if self.broker is not None:
