@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test bench lint format browser clean
+.PHONY: demo test bench lint system-deps clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -15,17 +15,18 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Debian's Chromium and a CJK font for the browser tests (Playwright cannot download its own browser here).
-browser:
-	@{ test -x /usr/bin/chromium && fc-list :lang=zh | grep -q . ; } || { \
-	  echo "installing Debian chromium and fonts-noto-cjk for the browser tests"; \
+# Debian packages the tests need: Chromium and a CJK font for the browser tests (Playwright cannot
+# download its own browser here), Mosquitto for the broker tests (they start their own instances).
+system-deps:
+	@{ test -x /usr/bin/chromium && fc-list :lang=zh | grep -q . && command -v mosquitto >/dev/null ; } || { \
+	  echo "installing Debian chromium, fonts-noto-cjk and mosquitto for the tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	  apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null; }
+	  apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk mosquitto >/dev/null; }
 
 demo: $(STAMP)
 	$(BIN)/menjin demo
 
-test: $(STAMP) browser
+test: $(STAMP) system-deps
 	$(BIN)/ruff check menjin tests bench
 	$(BIN)/ruff format --check menjin tests bench
 	$(BIN)/pytest -n 2 --dist loadgroup
