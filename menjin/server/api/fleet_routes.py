@@ -19,8 +19,9 @@ from menjin.link.messages import CommandKind, Event
 from menjin.server.auth import Svc, require
 from menjin.server.fleet.hub import FleetHub
 from menjin.server.fleet.provisioning import GateKit, enrol, redeem
+from menjin.server.fleet.sync import board
 from menjin.server.link_runtime import ServerLink
-from menjin.store.tables import Gate, GateDevice, GateEvent
+from menjin.store.tables import GateEvent
 
 router = APIRouter(tags=["fleet"])
 Viewer = Annotated[Actor, Depends(require(Permission.REGISTER_READ))]
@@ -102,12 +103,7 @@ def redeem_enrolment(body: EnrolmentIn, svc: Svc, server_link: Link) -> Any:
 @router.get("/gates-status", response_model=list[GateStatusOut])
 def gate_board(actor: Viewer, svc: Svc) -> Any:
     with svc.db.transaction() as s:
-        rows = s.execute(
-            select(Gate, GateDevice)
-            .outerjoin(GateDevice, GateDevice.gate_id == Gate.id)
-            .where(Gate.community_id == actor.community_id)
-            .order_by(Gate.code)
-        ).all()
+        rows = board(s, actor.community_id)
         return [
             GateStatusOut(
                 gate_id=g.id,

@@ -124,33 +124,14 @@ def build_snapshot(session: Session, gate: Gate, version: int, now: datetime | N
 
 
 def _credentials(session: Session, person_ids: list[int], kinds: list[str]) -> list[CredentialEntry]:
+    """Exactly the columns a gate's credential entry holds, read as plain rows (50,000 of them, fast)."""
+    columns = [getattr(Credential, name) for name in CredentialEntry.model_fields]
     rows = session.execute(
-        select(
-            Credential.id,
-            Credential.person_id,
-            Credential.kind,
-            Credential.lookup,
-            Credential.status,
-            Credential.valid_from,
-            Credential.valid_until,
-            Credential.duress,
-        )
+        select(*columns)
         .where(Credential.person_id.in_(person_ids), Credential.kind.in_(kinds))
         .order_by(Credential.id)
     )
-    return [
-        CredentialEntry(
-            id=r.id,
-            person_id=r.person_id,
-            kind=r.kind,
-            lookup=r.lookup,
-            status=r.status,
-            valid_from=r.valid_from,
-            valid_until=r.valid_until,
-            duress=r.duress,
-        )
-        for r in rows
-    ]
+    return [CredentialEntry.model_validate(row._mapping) for row in rows]
 
 
 def _schedules(session: Session, ids: Iterable[int]) -> list[Schedule]:

@@ -33,6 +33,17 @@ def device_for(session: Session, gate: Gate) -> GateDevice:
     return device
 
 
+def board(session: Session, community_id: int) -> list[tuple[Gate, GateDevice | None]]:
+    """Every gate of the community with its device state (None for a gate never enrolled)."""
+    query = (
+        select(Gate, GateDevice)
+        .outerjoin(GateDevice, GateDevice.gate_id == Gate.id)
+        .where(Gate.community_id == community_id)
+        .order_by(Gate.code)
+    )
+    return [(gate, device) for gate, device in session.execute(query)]
+
+
 def _load(blob: bytes | None) -> Snapshot | None:
     return Snapshot.model_validate_json(zlib.decompress(blob)) if blob else None
 

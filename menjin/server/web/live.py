@@ -11,10 +11,11 @@ from menjin.domain.permissions import Permission
 from menjin.domain.register import CredentialKind, GateMode
 from menjin.link.messages import CommandKind
 from menjin.server.auth import Svc
+from menjin.server.fleet.sync import board
 from menjin.server.web import i18n
 from menjin.server.web.console import Form, Lang, Refused, SameOrigin, Viewer, needs, render, see_other
 from menjin.store.register import RegisterError
-from menjin.store.tables import Credential, Gate, GateDevice, GateEvent
+from menjin.store.tables import Credential, Gate, GateEvent
 
 router = APIRouter(include_in_schema=False)
 Watcher = Annotated[Viewer, Depends(needs(Permission.REGISTER_READ))]
@@ -27,12 +28,7 @@ SIM_ACTIONS = ("card", "stranger", "prop", "close", "fire", "reset")
 def live(request: Request, viewer: Watcher, svc: Svc, lang: Lang) -> Response:
     actor = viewer.actor
     with svc.db.transaction() as s:
-        board = s.execute(
-            select(Gate, GateDevice)
-            .outerjoin(GateDevice, GateDevice.gate_id == Gate.id)
-            .where(Gate.community_id == actor.community_id)
-            .order_by(Gate.code)
-        ).all()
+        gates = board(s, actor.community_id)
         recent = []
         if actor.may(Permission.PEOPLE_READ):
             recent = list(
@@ -47,7 +43,7 @@ def live(request: Request, viewer: Watcher, svc: Svc, lang: Lang) -> Response:
         request,
         "live.html",
         viewer,
-        board=board,
+        board=gates,
         recent=recent,
         linked=getattr(request.app.state, "link", None) is not None,
         sim=sorted(getattr(request.app.state, "sim_gates", {}) or {}),
@@ -59,7 +55,7 @@ def live(request: Request, viewer: Watcher, svc: Svc, lang: Lang) -> Response:
             gate.id: i18n.label(
                 GateMode((device.state or {}).get("mode", gate.mode) if device else gate.mode), lang
             )
-            for gate, device in board
+            for gate, device in gates
         },
         problem=request.query_params.get("problem", ""),
     )
