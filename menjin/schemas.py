@@ -95,6 +95,13 @@ class PersonOut(Out):
     notes: str
 
 
+class AuthRuleIn(In):
+    """While `schedule_id` allows (e.g. a night schedule), ask for `mode` (e.g. card+pin)."""
+
+    schedule_id: Id
+    mode: AuthMode
+
+
 class GateIn(In):
     code: text(32, 1, r"^[A-Za-z0-9_-]+$")
     name: text(80)
@@ -105,6 +112,7 @@ class GateIn(In):
     location: text(120, 0) = ""
     building_ids: Ids = []
     auth_mode: AuthMode = AuthMode.ANY
+    auth_rules: Annotated[list[AuthRuleIn], Field(max_length=8)] = []
     methods: Annotated[list[CredentialKind], Field(max_length=6)] | None = None
     unlock_seconds: Annotated[float, Field(ge=1, le=60)] = 5
     held_open_seconds: Annotated[float, Field(ge=5, le=3600)] = 30
@@ -122,6 +130,7 @@ class GateOut(Out):
     location: str
     building_ids: list[int]
     auth_mode: AuthMode
+    auth_rules: list[dict[str, Any]] | None
     methods: list[CredentialKind] | None
     unlock_seconds: float
     held_open_seconds: float

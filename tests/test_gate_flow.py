@@ -138,3 +138,37 @@ def test_a_remote_mode_change_survives_the_next_sync(yard: Yard) -> None:
     yard.hub.command(admin, gate_id, CommandKind.SET_MODE, "天晴了", GateMode.NORMAL)
     yard.run(11)
     assert south.view().mode is GateMode.NORMAL
+
+
+def test_card_plus_pin_at_night_configured_in_the_register(yard: Yard) -> None:
+    """A schedule-based rule set through the API's rules reaches the gate: card alone by day, card+PIN
+    at night."""
+    with yard.services.db.transaction() as s:
+        gate_id, community_id = s.execute(select(Gate.id, Gate.community_id).where(Gate.code == "S1")).one()
+        person = s.scalar(select(Person).where(Person.name == RESIDENTS[0][3]))
+        admin = system_actor(community_id)
+        night = yard.services.register.create(
+            s,
+            admin,
+            rg.SCHEDULES,
+            {
+                "name": "夜间",
+                "windows": {
+                    d: [["22:00", "24:00"], ["00:00", "06:00"]]
+                    for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+                },
+            },
+        )
+        yard.services.register.update(
+            s, admin, rg.GATES, gate_id, {"auth_rules": [{"schedule_id": night.id, "mode": "card+pin"}]}
+        )
+        yard.services.register.create(
+            s, admin, rg.CREDENTIALS, {"person_id": person.id, "kind": "pin", "value": "739148"}
+        )
+    yard.hub.push_sync(community_id)
+    south = yard.gates["S1"]
+    assert south.on_read(CredentialKind.CARD, CARD).granted  # 08:30: card alone
+    yard.clock.advance(14 * 3600)  # 22:30
+    first = south.on_read(CredentialKind.CARD, CARD)
+    assert not first.granted and first.reason.value == "second_factor_required"
+    assert south.on_read(CredentialKind.PIN, "739148").granted

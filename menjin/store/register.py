@@ -349,6 +349,11 @@ def apply_gate(reg: Register, s: Session, actor: Actor, row: Gate, data: Mapping
         "fail_mode",
         "methods",
     )
+    if "auth_rules" in data:
+        rules = [dict(rule) for rule in data["auth_rules"] or []]
+        for rule in rules:
+            reg.reference(s, actor, Schedule, rule["schedule_id"], "auth_rules")
+        row.auth_rules = [{"schedule_id": r["schedule_id"], "mode": str(r["mode"])} for r in rules]
     methods = frozenset(CredentialKind(m) for m in row.methods) if row.methods is not None else None
     _domain(lambda: check_methods(GateKind(row.kind), methods))
     if "building_ids" in data:

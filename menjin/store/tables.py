@@ -165,6 +165,7 @@ class Gate(Base):
     mode: Mapped[str] = mapped_column(_enum(GateMode), default=GateMode.NORMAL.value)
     location: Mapped[str] = mapped_column(String(120), default="")
     auth_mode: Mapped[str] = mapped_column(String(16), default="any")  # domain.access.AuthMode
+    auth_rules: Mapped[list | None] = mapped_column(JSON)  # [{"schedule_id", "mode"}]: first match wins
     methods: Mapped[list | None] = mapped_column(JSON)  # None: the default for the gate's kind
     unlock_seconds: Mapped[float] = mapped_column(Float, default=5.0)
     held_open_seconds: Mapped[float] = mapped_column(Float, default=30.0)

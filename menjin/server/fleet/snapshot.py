@@ -21,6 +21,7 @@ from menjin.domain.access import check_methods
 from menjin.domain.register import CredentialKind, GateKind, PersonRole
 from menjin.domain.schedule import DAYS
 from menjin.link.messages import (
+    AuthRuleEntry,
     CredentialEntry,
     Delta,
     GateConfig,
@@ -88,7 +89,10 @@ def build_snapshot(session: Session, gate: Gate, version: int, now: datetime | N
     )
     kinds = [k.value for k in accepted - _UNRECOGNISED_BY_GATES]
     credentials = _credentials(session, [p.id for p in people], kinds)
-    schedule_ids = {s for ids in grants.values() for s in ids} - {ALWAYS.id}
+    rules = [AuthRuleEntry(**rule) for rule in gate.auth_rules or []]
+    schedule_ids = ({s for ids in grants.values() for s in ids} | {r.schedule_id for r in rules}) - {
+        ALWAYS.id
+    }
     schedules = [ScheduleEntry(id=s.id, windows=s.windows) for s in _schedules(session, schedule_ids)]
     if any(ALWAYS.id in ids for ids in grants.values()):
         schedules.append(ALWAYS)
@@ -104,7 +108,7 @@ def build_snapshot(session: Session, gate: Gate, version: int, now: datetime | N
         mode=gate.mode,
         methods=sorted(gate.methods) if gate.methods else None,
         auth_mode=gate.auth_mode,
-        auth_rules=[],
+        auth_rules=rules,
         utc_offset_minutes=int(offset.total_seconds() // 60) if offset else 0,
         holidays=holidays,
         unlock_seconds=gate.unlock_seconds,

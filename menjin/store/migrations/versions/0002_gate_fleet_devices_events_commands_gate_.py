@@ -116,6 +116,7 @@ def upgrade() -> None:
             sa.Column("auth_mode", sa.String(length=16), nullable=False, server_default="any")
         )
         batch_op.add_column(sa.Column("methods", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("auth_rules", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("unlock_seconds", sa.Float(), nullable=False, server_default="5"))
         batch_op.add_column(sa.Column("held_open_seconds", sa.Float(), nullable=False, server_default="30"))
         batch_op.add_column(
@@ -129,6 +130,7 @@ def downgrade() -> None:
         batch_op.drop_column("held_open_seconds")
         batch_op.drop_column("unlock_seconds")
         batch_op.drop_column("methods")
+        batch_op.drop_column("auth_rules")
         batch_op.drop_column("auth_mode")
 
     with op.batch_alter_table("credentials", schema=None) as batch_op:
