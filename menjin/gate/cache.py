@@ -15,17 +15,15 @@ look-ups; a sync the domain refuses (a bad window, an inverted validity) changes
 
 from __future__ import annotations
 
-import gc
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
 from pydantic import TypeAdapter
 
+from menjin.bulk import collector_paused
 from menjin.domain.access import AuthRule, CredentialView, GateView, PersonView
 from menjin.domain.credentials import Validity
 from menjin.domain.door import DoorSettings
@@ -157,7 +155,7 @@ class Cache:
     def apply(self, sync: Snapshot | Delta) -> bool:
         """False for a delta from another version (nothing changes; ask for a snapshot). A snapshot always
         replaces everything. Raises InvalidValue, changing nothing, for content the domain refuses."""
-        with self._lock, _collector_paused():
+        with self._lock, collector_paused():
             if isinstance(sync, Delta) and sync.base_version != self._known.version:
                 return False
             known = self._known.applied(sync)
@@ -179,26 +177,12 @@ class Cache:
         conn = connect(self.path, "NORMAL")
         try:
             conn.executescript(_SCHEMA)
-            with _collector_paused():
+            with collector_paused():
                 stored = _read(conn)
                 return conn, Known() if stored is None else Known().applied(stored)
         except BaseException:
             conn.close()
             raise
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Taking in 50,000 people allocates about a million objects; with the cyclic collector on, CPython
-    runs full collections over the whole heap again and again meanwhile, tripling the time. Nothing built
-    here forms cycles, so reference counting frees it all the same."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _read(conn: sqlite3.Connection) -> Delta | None:

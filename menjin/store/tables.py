@@ -338,7 +338,7 @@ class GateDevice(Base):
     provisioned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sync_version: Mapped[int] = mapped_column(Integer, default=0)
     built_from: Mapped[int] = mapped_column(Integer, default=-1)  # register_version of `synced`
-    synced: Mapped[bytes | None] = mapped_column(LargeBinary)  # compressed snapshot last sent
+    synced: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # snapshot last sent, zlib
     cache_version: Mapped[int] = mapped_column(Integer, default=0)  # as the gate last reported
     online: Mapped[bool] = mapped_column(Boolean, default=False)
     last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime())

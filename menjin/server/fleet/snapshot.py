@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from menjin.bulk import collector_paused
 from menjin.domain.access import check_methods
 from menjin.domain.register import CredentialKind, GateKind, PersonRole
 from menjin.domain.schedule import DAYS
@@ -47,55 +48,59 @@ _UNRECOGNISED_BY_GATES = frozenset({CredentialKind.FACE})  # face data is synced
 
 
 def build_snapshot(session: Session, gate: Gate, version: int, now: datetime | None = None) -> Snapshot:
+    """Plain rows and one validation at the end: a 50,000-person gate builds in about a second."""
     community = session.get(Community, gate.community_id)
     accepted = check_methods(
         GateKind(gate.kind), frozenset(CredentialKind(m) for m in gate.methods) if gate.methods else None
     )
-    groups = list(
-        session.scalars(
-            select(AccessGroup).join(access_group_gates).where(access_group_gates.c.gate_id == gate.id)
-        )
-    )
     grants: dict[int, set[int]] = {}
-    for group in groups:
-        member_ids = session.scalars(
-            select(access_group_members.c.person_id).where(access_group_members.c.group_id == group.id)
-        )
-        for person_id in member_ids:
-            grants.setdefault(person_id, set()).add(group.schedule_id or ALWAYS.id)
+    group_grants = session.execute(
+        select(access_group_members.c.person_id, AccessGroup.schedule_id)
+        .join(AccessGroup, AccessGroup.id == access_group_members.c.group_id)
+        .join(access_group_gates, access_group_gates.c.group_id == AccessGroup.id)
+        .where(access_group_gates.c.gate_id == gate.id)
+    )
+    for person_id, schedule_id in group_grants:
+        grants.setdefault(person_id, set()).add(schedule_id or ALWAYS.id)
     # Residents may always use the gates that serve their own building; groups add everything else.
-    served = [b.id for b in gate.buildings]
-    residents = session.scalars(
+    residents = session.execute(
         select(Person.id)
         .join(Unit, Unit.id == Person.unit_id)
         .where(
             Person.community_id == gate.community_id,
-            Unit.building_id.in_(served),
+            Unit.building_id.in_([b.id for b in gate.buildings]),
             Person.role.in_([r.value for r in PersonRole if r.lives_here]),
         )
     )
-    for person_id in residents:
+    for (person_id,) in residents:
         grants.setdefault(person_id, set()).add(ALWAYS.id)
-    people = list(
-        session.scalars(
-            select(Person).where(
-                Person.community_id == gate.community_id,
-                or_(
-                    Person.id.in_(list(grants)),
-                    Person.role.in_([PersonRole.STAFF.value, PersonRole.CONTRACTOR.value]),
-                ),
-            )
-        )
+    staff = (PersonRole.STAFF.value, PersonRole.CONTRACTOR.value)
+    everyone = session.execute(
+        select(Person.id, Person.role, Person.active)
+        .where(Person.community_id == gate.community_id)
+        .order_by(Person.id)
     )
+    people = [
+        {"id": pid, "role": role, "active": active, "schedule_ids": sorted(grants.get(pid, ()))}
+        for pid, role, active in everyone
+        if pid in grants or role in staff
+    ]
+    known = {p["id"] for p in people}
     kinds = [k.value for k in accepted - _UNRECOGNISED_BY_GATES]
-    credentials = _credentials(session, [p.id for p in people], kinds)
+    columns = [getattr(Credential, name) for name in CredentialEntry.model_fields]
+    rows = session.execute(
+        select(*columns)
+        .where(Credential.community_id == gate.community_id, Credential.kind.in_(kinds))
+        .order_by(Credential.id)
+    )
+    credentials = [row._asdict() for row in rows if row.person_id in known]
     rules = [AuthRuleEntry(**rule) for rule in gate.auth_rules or []]
     schedule_ids = ({s for ids in grants.values() for s in ids} | {r.schedule_id for r in rules}) - {
         ALWAYS.id
     }
-    schedules = [ScheduleEntry(id=s.id, windows=s.windows) for s in _schedules(session, schedule_ids)]
+    schedules = [{"id": s.id, "windows": s.windows} for s in _schedules(session, schedule_ids)]
     if any(ALWAYS.id in ids for ids in grants.values()):
-        schedules.append(ALWAYS)
+        schedules.append(ALWAYS.model_dump())
     holidays = sorted(session.scalars(select(Holiday.day).where(Holiday.community_id == gate.community_id)))
     offset = ZoneInfo(community.timezone).utcoffset((now or datetime.now(UTC)).replace(tzinfo=None))
     config = GateConfig(
@@ -115,27 +120,16 @@ def build_snapshot(session: Session, gate: Gate, version: int, now: datetime | N
         held_open_seconds=gate.held_open_seconds,
         fail_mode=gate.fail_mode,
     )
-    return Snapshot(
-        version=version,
-        config=config,
-        schedules=sorted(schedules, key=lambda s: s.id),
-        people=[
-            PersonEntry(id=p.id, role=p.role, active=p.active, schedule_ids=sorted(grants.get(p.id, ())))
-            for p in sorted(people, key=lambda p: p.id)
-        ],
-        credentials=credentials,
-    )
-
-
-def _credentials(session: Session, person_ids: list[int], kinds: list[str]) -> list[CredentialEntry]:
-    """Exactly the columns a gate's credential entry holds, read as plain rows (50,000 of them, fast)."""
-    columns = [getattr(Credential, name) for name in CredentialEntry.model_fields]
-    rows = session.execute(
-        select(*columns)
-        .where(Credential.person_id.in_(person_ids), Credential.kind.in_(kinds))
-        .order_by(Credential.id)
-    )
-    return [CredentialEntry.model_validate(row._mapping) for row in rows]
+    with collector_paused():
+        return Snapshot.model_validate(
+            {
+                "version": version,
+                "config": config,
+                "schedules": sorted(schedules, key=lambda s: s["id"]),
+                "people": people,
+                "credentials": credentials,
+            }
+        )
 
 
 def _schedules(session: Session, ids: Iterable[int]) -> list[Schedule]:

@@ -58,7 +58,7 @@ def sync_for(session: Session, gate: Gate, cache_version: int, now: datetime) ->
     register_version = session.scalar(
         select(Community.register_version).where(Community.id == gate.community_id)
     )
-    if device.built_from == register_version and cache_version == device.sync_version and device.synced:
+    if device.built_from == register_version and cache_version == device.sync_version and device.sync_version:
         device.cache_version = cache_version
         return None  # the usual heartbeat: nothing changed and the gate is current
     previous = _load(device.synced)
