@@ -7,32 +7,28 @@ commit. The median of a few runs is reported, since a shared machine is noisy.
 
 from __future__ import annotations
 
-import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
-from sqlalchemy import text
-
+from bench.databases import Unavailable, postgres, sqlite
 from menjin.config import Settings
 from menjin.services import Services
 from menjin.store.communities import create_community, system_actor
-from menjin.store.db import make_engine
 from menjin.tabular import import_file, sample_csv
 
 ROWS = 10_000
 RUNS = 3
-PG_URL = os.environ.get("MENJIN_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def run() -> list[dict]:
     data = sample_csv(ROWS)
-    results = _measure("SQLite", _sqlite, data)
+    results = _measure("SQLite", sqlite, data)
     try:
-        results += _measure("PostgreSQL", _postgres, data)
+        results += _measure("PostgreSQL", postgres, data)
     except Unavailable as exc:
         results.append(
             {"name": _name("PostgreSQL"), "value": None, "unit": "s", "notes": f"not measured: {exc}"}
@@ -40,37 +36,8 @@ def run() -> list[dict]:
     return results
 
 
-class Unavailable(Exception):
-    """The database server cannot be reached: the figure is reported as missing, not as a crash."""
-
-
 def _name(backend: str) -> str:
     return f"Import {ROWS:,} residents from CSV, {backend}"
-
-
-@contextmanager
-def _sqlite(directory: Path) -> Iterator[str]:
-    yield f"sqlite:///{directory / 'menjin.db'}"
-
-
-@contextmanager
-def _postgres(directory: Path) -> Iterator[str]:
-    """A schema of its own, dropped afterwards, so the benchmark never touches other data."""
-    schema = f"menjin_bench_{os.getpid()}"
-    admin = make_engine(PG_URL, connect_args={"connect_timeout": 3})
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-    except Exception as exc:  # whatever the driver raises for a server that is down or refuses us
-        admin.dispose()
-        raise Unavailable(f"PostgreSQL at {PG_URL} is not reachable ({exc})") from exc
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        admin.dispose()
 
 
 def _measure(

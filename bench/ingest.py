@@ -11,17 +11,17 @@ the database server, which on a small machine competes with it for the same core
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
+from bench.databases import Unavailable, postgres, sqlite
 from menjin.config import Settings
 from menjin.domain.register import CredentialKind
 from menjin.link.codec import decode, encode
@@ -29,27 +29,21 @@ from menjin.link.messages import Channel, Event, EventBatch, EventKind
 from menjin.server.fleet.ingest import ingest
 from menjin.services import Services
 from menjin.sim.sample import create_sample
-from menjin.store.db import make_engine
 from menjin.store.tables import Gate, GateEvent
 
 EVENTS = 100_000
 BATCH = 500
 GATE = "S1"
 RUNS = 3  # of the plain ingest, each into a fresh database; the median is reported
-PG_URL = os.environ.get("MENJIN_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 TARGETS = {"SQLite": 5_000, "PostgreSQL": 10_000}  # events/s
 
 Database = Callable[[Path], AbstractContextManager[str]]
 
 
-class Unavailable(Exception):
-    """The database server cannot be reached: the figure is reported as missing, not as a crash."""
-
-
 def run() -> list[dict]:
     payloads = messages()
     results = []
-    for backend, database in (("SQLite", _sqlite), ("PostgreSQL", _postgres)):
+    for backend, database in (("SQLite", sqlite), ("PostgreSQL", postgres)):
         try:
             results += _measure(backend, database, payloads)
         except Unavailable as exc:
@@ -142,28 +136,3 @@ def _sample_gate(services: Services) -> tuple[int, int]:
         gate_id = s.scalar(select(Gate.id).where(Gate.community_id == community.id, Gate.code == GATE))
         assert gate_id is not None
         return community.id, gate_id
-
-
-@contextmanager
-def _sqlite(directory: Path) -> Iterator[str]:
-    yield f"sqlite:///{directory / 'menjin.db'}"
-
-
-@contextmanager
-def _postgres(directory: Path) -> Iterator[str]:
-    """A schema of its own, dropped afterwards, so the benchmark never touches other data."""
-    schema = f"menjin_bench_{os.getpid()}"
-    admin = make_engine(PG_URL, connect_args={"connect_timeout": 3})
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-    except Exception as exc:  # whatever the driver raises for a server that is down or refuses us
-        admin.dispose()
-        raise Unavailable(f"PostgreSQL at {PG_URL} is not reachable ({exc})") from exc
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        admin.dispose()

@@ -17,16 +17,16 @@ The gate's side of the same sync is bench/credential_sync.py.
 from __future__ import annotations
 
 import gc
-import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
+from bench.databases import Unavailable, postgres, sqlite
 from menjin.config import Settings
 from menjin.domain.register import CredentialKind, CredentialStatus
 from menjin.link.codec import encode
@@ -37,7 +37,6 @@ from menjin.services import Services
 from menjin.sim.sample import create_sample
 from menjin.store import register as rg
 from menjin.store.communities import system_actor
-from menjin.store.db import make_engine
 from menjin.store.tables import Building, Gate
 from menjin.tabular import import_rows, sample_rows
 
@@ -45,13 +44,8 @@ PEOPLE = 50_000
 CHANGED = 100
 GATE = "S1"
 TARGET = 5.0  # s, the server side of a full sync
-PG_URL = os.environ.get("MENJIN_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 Database = Callable[[Path], AbstractContextManager[str]]
-
-
-class Unavailable(Exception):
-    """The database server cannot be reached: the figure is reported as missing, not as a crash."""
 
 
 @dataclass
@@ -79,7 +73,7 @@ class Figures:
 
 def run() -> list[dict]:
     results = []
-    for backend, database in (("SQLite", _sqlite), ("PostgreSQL", _postgres)):
+    for backend, database in (("SQLite", sqlite), ("PostgreSQL", postgres)):
         try:
             results += _report(backend, _measure(database))
         except Unavailable as exc:
@@ -233,28 +227,3 @@ def _sync(services: Services, community_id: int, gate_id: int, f: Figures) -> No
     start = time.perf_counter()
     f.delta_payload = len(encode(Channel.SYNC, SyncEnvelope(sync=delta)))
     f.delta_encode = time.perf_counter() - start
-
-
-@contextmanager
-def _sqlite(directory: Path) -> Iterator[str]:
-    yield f"sqlite:///{directory / 'menjin.db'}"
-
-
-@contextmanager
-def _postgres(directory: Path) -> Iterator[str]:
-    """A schema of its own, dropped afterwards, so the benchmark never touches other data."""
-    schema = f"menjin_bench_{os.getpid()}"
-    admin = make_engine(PG_URL, connect_args={"connect_timeout": 3})
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-    except Exception as exc:  # whatever the driver raises for a server that is down or refuses us
-        admin.dispose()
-        raise Unavailable(f"PostgreSQL at {PG_URL} is not reachable ({exc})") from exc
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        admin.dispose()

