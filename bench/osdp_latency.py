@@ -25,7 +25,6 @@ from typing import Any
 from osdp import (
     Capability,
     CardFormat,
-    Channel,
     Command,
     Event,
     LibFlag,
@@ -39,7 +38,7 @@ from menjin.domain.access import AccessRequest, CredentialView, GateView, Person
 from menjin.domain.credentials import Validity, normalise_card_uid
 from menjin.domain.register import CredentialKind, CredentialStatus, GateKind, PersonRole
 from menjin.domain.schedule import WeeklySchedule
-from menjin.gate.drivers.osdp import OsdpReader
+from menjin.gate.drivers.osdp import FdChannel, OsdpReader
 
 READS = 60
 TARGET_MS = 100
@@ -56,30 +55,6 @@ GATE = GateView(
     people={1: PersonView(1, PersonRole.OWNER)},
     grants={1: (WeeklySchedule.always(),)},
 )
-
-
-class _ReaderEnd(Channel):
-    """The reader's side of the pty."""
-
-    def __init__(self, fd: int) -> None:
-        super().__init__()
-        os.set_blocking(fd, False)
-        self.fd = fd
-
-    def read(self, max_bytes: int) -> bytes:
-        try:
-            return os.read(self.fd, max_bytes)
-        except OSError:
-            return b""
-
-    def write(self, buf: bytes) -> int:
-        try:
-            return os.write(self.fd, buf)
-        except OSError:
-            return -1
-
-    def flush(self) -> None:
-        pass
 
 
 class _FirmwareReader(PeripheralDevice):
@@ -104,7 +79,7 @@ def run() -> list[dict]:
         return 0, None
 
     capabilities = PDCapabilities([(Capability.OutputControl, 1, 1), (Capability.LEDControl, 1, 1)])
-    info = PDInfo(0, _ReaderEnd(master), scbk=KEY, flags=[LibFlag.EnforceSecure])
+    info = PDInfo(0, FdChannel(master), scbk=KEY, flags=[LibFlag.EnforceSecure])
     pd = _FirmwareReader(info, capabilities, log_level=LogLevel.Warning, command_handler=on_command)
     reader = OsdpReader(os.ttyname(tty_end), KEY)
 

@@ -17,7 +17,6 @@ import pytest
 from osdp import (
     Capability,
     CardFormat,
-    Channel,
     Command,
     CommandLEDColor,
     Event,
@@ -31,7 +30,7 @@ from osdp import (
 from menjin.domain.credentials import normalise_card_uid
 from menjin.domain.register import CredentialKind
 from menjin.gate.drivers.base import OnRead
-from menjin.gate.drivers.osdp import OsdpReader, card_uid
+from menjin.gate.drivers.osdp import FdChannel, OsdpReader, card_uid
 
 KEY = bytes.fromhex("5a1e0c3b7d2f4e6a8b9c0d1e2f3a4b5c")
 WRONG_KEY = bytes.fromhex("00112233445566778899aabbccddeeff")
@@ -42,30 +41,6 @@ EVERYTHING = [
     (Capability.TextOutput, 1, 1),
 ]
 LIGHTS_AND_SOUND = [(Capability.LEDControl, 1, 1), (Capability.AudibleControl, 1, 1)]
-
-
-class ReaderEnd(Channel):
-    """The reader's side of the pty."""
-
-    def __init__(self, fd: int) -> None:
-        super().__init__()
-        os.set_blocking(fd, False)
-        self.fd = fd
-
-    def read(self, max_bytes: int) -> bytes:
-        try:
-            return os.read(self.fd, max_bytes)
-        except OSError:
-            return b""
-
-    def write(self, buf: bytes) -> int:
-        try:
-            return os.write(self.fd, buf)
-        except OSError:
-            return -1
-
-    def flush(self) -> None:
-        pass
 
 
 @dataclass
@@ -163,7 +138,7 @@ def start_pd(line: Line) -> Iterator[StartPd]:
         capabilities: list[tuple[int, int, int]] = EVERYTHING,
         flags: tuple[int, ...] = (LibFlag.EnforceSecure,),
     ) -> PeripheralDevice:
-        info = PDInfo(0, ReaderEnd(line.master), scbk=key, flags=list(flags))
+        info = PDInfo(0, FdChannel(line.master), scbk=key, flags=list(flags))
         pd = PeripheralDevice(info, PDCapabilities(capabilities), log_level=LogLevel.Warning)
         pd.start()
         running.append(pd)

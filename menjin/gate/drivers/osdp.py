@@ -133,6 +133,31 @@ class SerialLine(Channel):
         self._fd = fd
 
 
+class FdChannel(Channel):
+    """A libosdp channel over an open, non-blocking file descriptor: the reader's end of a pty, where a
+    simulated reader (libosdp's own peripheral) plays the device in the demo, tests and benchmarks."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        os.set_blocking(fd, False)
+        self.fd = fd
+
+    def read(self, max_bytes: int) -> bytes:
+        try:
+            return os.read(self.fd, max_bytes)
+        except OSError:
+            return b""
+
+    def write(self, buf: bytes) -> int:
+        try:
+            return os.write(self.fd, buf)
+        except OSError:
+            return -1
+
+    def flush(self) -> None:
+        pass
+
+
 class _Guard(Channel):
     """Wraps the real channel so that libosdp never sees an exception (see the module notes): errors become
     silence or a failed send, are logged once per outage, and leave `fault` set until bytes arrive again."""
