@@ -72,3 +72,17 @@ def test_topics(text: str) -> None:
     parsed = parse_topic(text)
     assert (parsed is not None) == (text == "menjin/v1/hx/S1/evt")
     assert topic("hx", "S1", Channel.EVT) == "menjin/v1/hx/S1/evt"
+
+
+def test_a_kept_snapshot_is_sent_as_the_same_bytes_without_serialising_again() -> None:
+    snap = Snapshot(
+        version=3,
+        config={"gate_id": 1, "code": "S1", "name": "南门", "kind": "pedestrian"},
+        schedules=[],
+        people=[],
+        credentials=[],
+    )
+    fresh = codec.encode(Channel.SYNC, SyncEnvelope(sync=snap))
+    kept = Snapshot.from_json(snap.serialised())
+    assert codec.encode(Channel.SYNC, SyncEnvelope(sync=kept)) == fresh
+    assert codec.decode(Channel.SYNC, fresh) == SyncEnvelope(sync=snap)

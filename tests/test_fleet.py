@@ -11,12 +11,12 @@ from menjin.domain.register import CredentialKind
 from menjin.link.messages import Delta, Event, EventKind, Snapshot
 from menjin.server.fleet.ingest import ingest
 from menjin.server.fleet.snapshot import ALWAYS
-from menjin.server.fleet.sync import sync_for
+from menjin.server.fleet.sync import device_for, sync_for
 from menjin.services import Services
 from menjin.sim.sample import RESIDENTS, create_sample
 from menjin.store import register as rg
 from menjin.store.communities import system_actor
-from menjin.store.tables import Gate, GateEvent, Person
+from menjin.store.tables import Building, Gate, GateEvent, Person
 
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 
@@ -150,3 +150,14 @@ def test_stored_events_keep_every_field(services: Services, sample: int) -> None
     )
     assert row.received_at == NOW + timedelta(seconds=2)
     assert row.detail == {"silent": True, "credential_ids": [11, 12]}
+
+
+def test_a_change_that_does_not_concern_the_gate_sends_nothing(services: Services, sample: int) -> None:
+    south = gate(services, "S1")
+    with services.db.transaction() as s:
+        first = sync_for(s, south, 0, NOW)
+        building = s.scalar(select(Building).order_by(Building.id))
+        services.register.update(s, system_actor(sample), rg.BUILDINGS, building.id, {"notes": "新刷了墙"})
+    with services.db.transaction() as s:
+        assert sync_for(s, s.get(Gate, south.id), first.version, NOW) is None  # rebuilt, compared, same
+        assert device_for(s, s.get(Gate, south.id)).sync_version == first.version

@@ -41,8 +41,9 @@ class BadMessage(ValueError):
 def encode(channel: Channel, message: Message) -> bytes:
     if not isinstance(message, MODELS[channel]):
         raise TypeError(f"{type(message).__name__} does not belong on {channel}")
-    data = message.model_dump_json().encode()
-    return zlib.compress(data, 6) if channel in COMPRESSED else data
+    if isinstance(message, SyncEnvelope):
+        return zlib.compress(message.json_bytes(), 6)
+    return message.model_dump_json().encode()
 
 
 def decode(channel: Channel, payload: bytes) -> Message:

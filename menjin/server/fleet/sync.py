@@ -45,7 +45,7 @@ def board(session: Session, community_id: int) -> list[tuple[Gate, GateDevice | 
 
 
 def _load(blob: bytes | None) -> Snapshot | None:
-    return Snapshot.model_validate_json(zlib.decompress(blob)) if blob else None
+    return Snapshot.from_json(zlib.decompress(blob)) if blob else None
 
 
 def _same(a: Snapshot, b: Snapshot) -> bool:
@@ -71,7 +71,7 @@ def sync_for(session: Session, gate: Gate, cache_version: int, now: datetime) ->
         device.cache_version = cache_version
         return None if cache_version == previous.version else previous
     device.sync_version = current.version
-    device.synced = zlib.compress(current.model_dump_json().encode(), 6)
+    device.synced = zlib.compress(current.serialised(), 6)  # kept now, sent in a moment: serialised once
     device.cache_version = cache_version
     if previous is not None and cache_version == previous.version:
         return diff(previous, current)
