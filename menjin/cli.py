@@ -21,7 +21,7 @@ from menjin.store.tables import Account, AuditEntry, Community, Gate
 
 if TYPE_CHECKING:
     from menjin.gate.runtime import GateRuntime
-    from menjin.server.fleet.provisioning import GateKit
+    from menjin.link.credentials import GateKit
     from menjin.server.link_runtime import ServerLink
 
 app = typer.Typer(help="menjin 门禁 — access control residents can trust.", no_args_is_help=True)
@@ -261,7 +261,7 @@ def _redeem(server: str, code: str) -> GateKit:
     import urllib.error
     import urllib.request
 
-    from menjin.server.fleet.provisioning import GateKit
+    from menjin.link.credentials import GateKit
 
     request = urllib.request.Request(
         f"{server.rstrip('/')}/api/v1/gate-enrolment",

@@ -17,8 +17,8 @@ from menjin.gate.cache import Cache
 from menjin.gate.controller import GateController, GateSecrets
 from menjin.gate.drivers.base import Relay
 from menjin.gate.outbox import Outbox
+from menjin.link.credentials import GateKit
 from menjin.link.mqtt import Inbound, LinkClient
-from menjin.server.fleet.provisioning import GateKit
 
 log = logging.getLogger("menjin.gate")
 KIT = "kit.json"

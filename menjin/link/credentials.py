@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from menjin.link.messages import GATE_READS, GATE_WRITES, PREFIX, Channel, Code, topic
 
@@ -168,3 +168,20 @@ Login = GateLogin | ServerLogin
 def acl(logins: Iterable[Login]) -> dict[str, Grant]:
     """Username → grant, the one table both brokers are configured from."""
     return {login.username: login.grant for login in logins}
+
+
+class GateKit(BaseModel):
+    """Everything a gate needs to start, written by the gate to a file only it can read."""
+
+    community: str
+    gate: str
+    username: str
+    password: str
+    broker_host: str
+    broker_port: int
+    pin_key: str  # hex: finds a typed PIN among the keyed hashes in the cache
+    pass_public_key: str  # hex: verifies QR passes
+
+    @property
+    def login(self) -> GateLogin:
+        return GateLogin(self.community, self.gate, self.username, self.password)

@@ -15,10 +15,11 @@ from menjin import schemas as sc
 from menjin.domain.actor import Actor
 from menjin.domain.permissions import Permission
 from menjin.domain.register import GateMode
+from menjin.link.credentials import GateKit
 from menjin.link.messages import CommandKind, Event
 from menjin.server.auth import Svc, require
 from menjin.server.fleet.hub import FleetHub
-from menjin.server.fleet.provisioning import GateKit, enrol, redeem
+from menjin.server.fleet.provisioning import enrol, redeem
 from menjin.server.fleet.sync import board
 from menjin.server.link_runtime import ServerLink
 from menjin.store.tables import GateEvent

@@ -12,13 +12,12 @@ import hashlib
 import hmac
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from menjin.domain.actor import Actor
 from menjin.domain.permissions import Permission
-from menjin.link.credentials import GateLogin, Login, ServerLogin
+from menjin.link.credentials import GateKit, GateLogin, Login, ServerLogin
 from menjin.security.keys import KeyRing
 from menjin.security.passes import public_key
 from menjin.security.passwords import one_time_password
@@ -29,23 +28,6 @@ from menjin.store.register import NotFound, Register, check
 from menjin.store.tables import Community, Gate, GateDevice
 
 ENROLMENT_TIME = timedelta(hours=24)
-
-
-class GateKit(BaseModel):
-    """Everything a gate needs to start, written by the gate to a file only it can read."""
-
-    community: str
-    gate: str
-    username: str
-    password: str
-    broker_host: str
-    broker_port: int
-    pin_key: str  # hex: finds a typed PIN among the keyed hashes in the cache
-    pass_public_key: str  # hex: verifies QR passes
-
-    @property
-    def login(self) -> GateLogin:
-        return GateLogin(self.community, self.gate, self.username, self.password)
 
 
 def _password(keys: KeyRing, username: str, epoch: int) -> str:
