@@ -88,9 +88,15 @@ class GateController:
     # ---- people at the gate ------------------------------------------------------------------------
 
     def on_read(self, kind: CredentialKind, raw: str, reader: Reader | None = None) -> Decision:
+        """Door and prompt first, record second: nobody waits at the gate for the outbox's fsync. The
+        events are still durable before this returns."""
         with self._lock:
             now = self.clock()
             decision = self._decide(kind, raw, now)
+            if decision.granted:
+                self._act(self.door.grant(now))
+            if reader is not None:
+                reader.feedback(decision.granted, decision.prompt("zh"))
             self.outbox.append(
                 EventKind.ACCESS,
                 granted=decision.granted,
@@ -106,10 +112,6 @@ class GateController:
                     person_id=decision.person_id,
                     detail={"silent": True},
                 )
-            if decision.granted:
-                self._act(self.door.grant(now))
-        if reader is not None:
-            reader.feedback(decision.granted, decision.prompt("zh"))
         return decision
 
     def _decide(self, kind: CredentialKind, raw: str, now: datetime) -> Decision:
@@ -176,15 +178,15 @@ class GateController:
                 actions = self.door.request_to_exit(now) if active else []
             elif name == "fire":
                 actions = self.door.fire(active, now)
-                if active:
-                    self.outbox.append(EventKind.ALARM, reason="fire", detail={"evacuation": True})
             elif name == "power":
                 actions = self.door.power(active, now)
             else:
                 log.warning("unknown input %r ignored", name)
                 return
+            self._act(actions)  # the relay first: a fire exit must not wait for the outbox's fsync
+            if name == "fire" and active:
+                self.outbox.append(EventKind.ALARM, reason="fire", detail={"evacuation": True})
             self.outbox.append(EventKind.DOOR, reason=name, detail={"active": active})
-            self._act(actions)
 
     def _act(self, actions: list[Action]) -> None:
         for action in actions:

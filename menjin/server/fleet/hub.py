@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 
@@ -51,7 +50,6 @@ class FleetHub:
         self.svc = services
         self.send = send
         self.listeners: list[Listener] = []
-        self.recent: deque[tuple[int, str, Event]] = deque(maxlen=200)
         self._gates: dict[tuple[str, str], tuple[int, int]] = {}  # (community, gate code) → ids
         self._lock = threading.Lock()
 
@@ -126,7 +124,6 @@ class FleetHub:
 
     def _after_events(self, community: str, community_id: int, gate: str, events: list[Event]) -> None:
         for event in events:
-            self.recent.append((community_id, gate, event))
             for listener in list(self.listeners):
                 try:
                     listener(community_id, gate, event)
