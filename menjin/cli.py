@@ -12,6 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import func, select
 
+from menjin.cli_face import face_app
 from menjin.config import Settings
 from menjin.domain.register import AccountRole, CredentialKind
 from menjin.services import Services
@@ -29,6 +30,7 @@ user_app = typer.Typer(help="Console and portal accounts.", no_args_is_help=True
 audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
+app.add_typer(face_app, name="face")
 out = Console()
 err = Console(stderr=True)
 

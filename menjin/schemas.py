@@ -5,11 +5,12 @@ every field optional (derived, not written twice)."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, create_model
 
 from menjin.domain.access import AuthMode
+from menjin.domain.consent import ConsentGiver, ConsentMethod
 from menjin.domain.door import FailMode
 from menjin.domain.register import (
     AccountRole,
@@ -295,3 +296,80 @@ class HouseholdOut(BaseModel):
     unit: UnitOut | None
     members: list[PersonOut]
     credentials: list[CredentialOut]
+
+
+# ---- face (issue 4): consent, enrolment, status, deletion receipts ---------------------------------
+# Every consent field is required and none has a default: nothing is ticked for the resident.
+
+
+ReceiptId = text(32, 1, r"^[0-9a-f]+$")
+
+
+class FaceConsentIn(In):
+    given_by: ConsentGiver
+    guardian_name: text(60) | None = None
+    guardian_relation: text(20) | None = None  # 父亲, 母亲, 祖父母 …
+    text_version: text(32, 1, r"^[a-z0-9][a-z0-9.-]*$")  # the consent text shown, "face-2026-11"
+    method: Literal[ConsentMethod.PAPER, ConsentMethod.OFFICE_SCREEN]  # staff record; the portal its own
+
+
+class FaceConsentOut(Out):
+    id: int
+    person_id: int
+    given_by: ConsentGiver
+    guardian_name: str | None
+    guardian_relation: str | None
+    text_version: str
+    method: ConsentMethod
+    given_at: datetime
+    recorded_by: str
+    withdrawn_at: datetime | None
+
+
+class FaceStatusOut(BaseModel):
+    person_id: int
+    consent: FaceConsentOut | None
+    enrolled: bool
+    credential_id: int | None
+    kinds: dict[str, int]  # template kind → rows: {"plain": 1, "covered": 2}
+    enrolled_at: datetime | None
+
+
+class PhotoVerdictOut(BaseModel):
+    index: int  # position among the `photos` parts; the `covered` part comes last
+    part: Literal["photos", "covered"]
+    accepted: bool
+    code: str | None
+    zh: str
+    en: str
+
+
+class DuplicateOut(BaseModel):
+    person_id: int
+    score: float
+    zh: str
+    en: str
+
+
+class FaceEnrolOut(BaseModel):
+    person_id: int
+    credential_id: int
+    verdicts: list[PhotoVerdictOut]
+    duplicate: DuplicateOut | None  # a warning for the office to check, never a refusal
+
+
+class DeletionPlaceOut(Out):
+    place: str
+    place_zh: str
+    gate_id: int | None
+    erased_at: datetime | None  # None: pending
+
+
+class FaceDeletionOut(Out):
+    id: str
+    person_id: int
+    created_at: datetime
+    register_version: int
+    kek_epoch: int
+    complete: bool
+    places: list[DeletionPlaceOut]

@@ -11,6 +11,7 @@ from menjin.security.keys import KeyRing
 from menjin.store.accounts import Accounts
 from menjin.store.audit_log import AuditLog
 from menjin.store.db import Database, migrate
+from menjin.store.faces import FaceRecords
 from menjin.store.register import Register
 
 
@@ -27,6 +28,11 @@ class Services:
     register: Register
     accounts: Accounts
     clock: Callable[[], datetime] = field(default=_utcnow)
+    faces: FaceRecords = field(init=False)
+
+    def __post_init__(self) -> None:
+        # The clock is looked up at each call: scenarios swap it after opening.
+        self.faces = FaceRecords(self.db, self.register, lambda: self.clock())
 
     @classmethod
     def open(

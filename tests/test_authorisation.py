@@ -6,6 +6,8 @@ changed by mistake in the code fails here; a route missing from the table fails 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import login
 from fastapi.testclient import TestClient
@@ -45,6 +47,11 @@ EXPECTED: dict[tuple[str, str], frozenset[AccountRole]] = {
     ("GET", "/api/v1/events"): PERSONAL_READ,
     ("GET", "/api/v1/events/live"): PERSONAL_READ,
     ("POST", "/api/v1/gates/{gate_id}/enrolment"): ONLY_ADMIN,
+    ("POST", "/api/v1/people/{person_id}/face-consent"): ONLY_ADMIN,
+    ("DELETE", "/api/v1/people/{person_id}/face-consent"): ONLY_ADMIN,
+    ("POST", "/api/v1/people/{person_id}/face"): ONLY_ADMIN,
+    ("GET", "/api/v1/people/{person_id}/face"): frozenset({ADMIN, AUDITOR}),  # not the guard at the gate
+    ("GET", "/api/v1/face-deletions/{receipt_id}"): frozenset({ADMIN, AUDITOR}),
 }
 for _name, _read in [
     ("buildings", STAFF_READ),
@@ -78,6 +85,11 @@ BODIES = {
     "/api/v1/holidays": {"day": "2027-02-06", "name": "春节"},
     "/api/v1/access-groups": {"name": "g"},
     "/api/v1/gates/{gate_id}/commands": {"kind": "unlock_once", "reason": "帮助摔倒的邻居"},
+    "/api/v1/people/{person_id}/face-consent": {
+        "given_by": "person",
+        "text_version": "face-2026-11",
+        "method": "paper",
+    },
 }
 
 
@@ -89,7 +101,7 @@ def api_routes(client: TestClient) -> set[tuple[str, str]]:
 
 def call(client: TestClient, method: str, path: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
     """A well-formed request for the route, so that only authorisation can refuse it."""
-    url = path.replace("{row_id}", "999999").replace("{account_id}", "999999").replace("{gate_id}", "999999")
+    url = re.sub(r"\{[a-z_]+_id\}", "999999", path)
     if path == "/api/v1/import":
         files = {"file": ("x.csv", "楼栋,房号,姓名,身份\n1,101,张三,业主\n".encode(), "text/csv")}
         return client.post(url, files=files, headers=headers)

@@ -13,8 +13,9 @@ ALLOWED = {
     "domain": set(),
     "security": {"domain"},
     "link": {"domain", "security"},
-    "gate": {"domain", "security", "link", "bulk"},
-    "store": {"domain", "security"},
+    "face": {"domain"},
+    "gate": {"domain", "security", "link", "bulk", "face"},
+    "store": {"domain", "security", "face"},
 }
 
 

@@ -60,6 +60,9 @@ class Reason(StrEnum):
     UNKNOWN_CREDENTIAL = "unknown_credential"
     METHOD_NOT_ACCEPTED = "method_not_accepted"
     FACE_UNAVAILABLE = "face_unavailable"
+    FACE_UNCERTAIN = "face_uncertain"  # grey zone: never opens, asks for another way
+    FACE_NOT_LIVE = "face_not_live"  # a photo or screen, or too little natural motion to tell
+    FACE_NOT_RECOGNISED = "face_not_recognised"
     CREDENTIAL_SUSPENDED = "credential_suspended"
     CREDENTIAL_LOST = "credential_lost"
     CREDENTIAL_REVOKED = "credential_revoked"
@@ -88,6 +91,18 @@ PROMPTS: Mapping[Reason, tuple[str, str]] = {
     Reason.FACE_UNAVAILABLE: (
         "人脸识别暂不可用，请刷卡、输入密码或扫码",
         "Face unavailable: use card, PIN or QR",
+    ),
+    Reason.FACE_UNCERTAIN: (
+        "人脸不够确定，请再刷卡、输入密码或扫码",
+        "Face not certain: please also use card, PIN or QR",
+    ),
+    Reason.FACE_NOT_LIVE: (
+        "未能确认是本人，请刷卡、输入密码或扫码",
+        "Could not confirm a live face: use card, PIN or QR",
+    ),
+    Reason.FACE_NOT_RECOGNISED: (
+        "未能识别人脸，请刷卡、输入密码或扫码",
+        "Face not recognised: use card, PIN or QR",
     ),
     Reason.CREDENTIAL_SUSPENDED: ("卡已暂停使用，请联系物业", "Suspended: please contact the office"),
     Reason.CREDENTIAL_LOST: ("卡已挂失，请联系物业", "Reported lost: please contact the office"),

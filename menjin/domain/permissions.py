@@ -25,6 +25,8 @@ class Permission(StrEnum):
     COMMUNITY_WRITE = "community.write"
     GATES_COMMAND = "gates.command"  # remote unlock, mode changes: always with a reason, audited
     SELF_READ = "self.read"
+    FACE_ENROL = "face.enrol"  # record and withdraw consent, enrol: only with a current consent
+    FACE_READ = "face.read"  # consent, enrolment status and deletion receipts, never a template
 
 
 _ALL = frozenset(Permission) - {Permission.SELF_READ}
@@ -41,7 +43,13 @@ ROLE_PERMISSIONS: dict[AccountRole, frozenset[Permission]] = {
     ),
     AccountRole.CONTRACTOR: frozenset({Permission.REGISTER_READ}),
     AccountRole.AUDITOR: frozenset(
-        {Permission.REGISTER_READ, Permission.PEOPLE_READ, Permission.CREDENTIALS_READ, Permission.AUDIT_READ}
+        {
+            Permission.REGISTER_READ,
+            Permission.PEOPLE_READ,
+            Permission.CREDENTIALS_READ,
+            Permission.AUDIT_READ,
+            Permission.FACE_READ,
+        }
     ),
     AccountRole.RESIDENT: frozenset({Permission.SELF_READ}),
 }

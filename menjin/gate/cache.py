@@ -31,13 +31,22 @@ from menjin.domain.errors import InvalidValue
 from menjin.domain.register import CredentialKind
 from menjin.domain.schedule import WeeklySchedule
 from menjin.gate.outbox import connect, set_aside, transaction
-from menjin.link.messages import CredentialEntry, Delta, GateConfig, PersonEntry, ScheduleEntry, Snapshot
+from menjin.link.messages import (
+    CredentialEntry,
+    Delta,
+    FaceEntry,
+    GateConfig,
+    PersonEntry,
+    ScheduleEntry,
+    Snapshot,
+)
 
 # Table names are the Snapshot/Delta field names (and `removed_` + name for a delta's removals).
 ENTRIES: dict[str, TypeAdapter[list]] = {
     "schedules": TypeAdapter(list[ScheduleEntry]),
     "people": TypeAdapter(list[PersonEntry]),
     "credentials": TypeAdapter(list[CredentialEntry]),
+    "faces": TypeAdapter(list[FaceEntry]),  # sealed for this gate: the file alone opens no template
 }
 _SCHEMA = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);" + "".join(
     f"CREATE TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY, body TEXT NOT NULL);" for table in ENTRIES
@@ -54,18 +63,21 @@ class Known:
     schedules: dict[int, WeeklySchedule] = field(default_factory=dict)
     people: dict[int, tuple[PersonView, tuple[int, ...]]] = field(default_factory=dict)  # with schedule ids
     credentials: dict[int, tuple[tuple[CredentialKind, str], CredentialView]] = field(default_factory=dict)
+    faces: dict[int, FaceEntry] = field(default_factory=dict)
     gate: GateView | None = None  # None until the first config: the gate knows nothing yet
 
     def applied(self, sync: Snapshot | Delta) -> Known:
         """A new version with `sync` applied; self is left as it was, also when the domain refuses."""
         if isinstance(sync, Snapshot):
-            schedules, people, credentials = {}, {}, {}
+            schedules, people, credentials, faces = {}, {}, {}, {}
         else:
             schedules, people, credentials = dict(self.schedules), dict(self.people), dict(self.credentials)
+            faces = dict(self.faces)
             for kept, removed in (
                 (schedules, sync.removed_schedules),
                 (people, sync.removed_people),
                 (credentials, sync.removed_credentials),
+                (faces, sync.removed_faces),
             ):
                 for id_ in removed:
                     kept.pop(id_, None)
@@ -74,8 +86,9 @@ class Known:
             (p.id, (PersonView(p.id, p.role, p.active), tuple(p.schedule_ids))) for p in sync.people
         )
         credentials.update((c.id, _credential(c)) for c in sync.credentials)
+        faces.update((f.id, f) for f in sync.faces)
         config = self.config if sync.config is None else sync.config
-        known = Known(sync.version, config, schedules, people, credentials)
+        known = Known(sync.version, config, schedules, people, credentials, faces)
         return replace(known, gate=known._gate_view())
 
     def _gate_view(self) -> GateView | None:
@@ -141,6 +154,14 @@ class Cache:
         """The view for the current version, built when it arrived; None before the first snapshot."""
         return self._known.gate
 
+    def faces(self) -> dict[int, FaceEntry]:
+        """Sealed templates by FACE credential id, for the gate's face index."""
+        return self._known.faces
+
+    def lookups(self, kind: CredentialKind) -> dict[int, str]:
+        """Credential id → lookup, for one kind."""
+        return {id_: key[1] for id_, (key, _) in self._known.credentials.items() if key[0] is kind}
+
     def door_settings(self) -> DoorSettings:
         c = self._known.config
         if c is None:
@@ -176,6 +197,7 @@ class Cache:
     def _load(self) -> tuple[sqlite3.Connection, Known]:
         conn = connect(self.path, "NORMAL")
         try:
+            conn.execute("PRAGMA secure_delete=ON")  # deleted rows (withdrawn faces) are overwritten
             conn.executescript(_SCHEMA)
             with collector_paused():
                 stored = _read(conn)
@@ -214,3 +236,7 @@ def _write(conn: sqlite3.Connection, sync: Snapshot | Delta) -> None:
         if sync.config is not None:
             meta.append(("config", sync.config.model_dump_json()))
         conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta)
+    if isinstance(sync, Snapshot) or sync.removed_faces:
+        # A withdrawn face must not linger in the WAL either: secure_delete zeroed its pages in the
+        # database, the checkpoint copies those pages over and truncates the log.
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

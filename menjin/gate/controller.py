@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
+
+import numpy as np
 
 from menjin.domain.access import AccessRequest, Decision, GateView, Presented, Reason, decide
 from menjin.domain.credentials import normalise_card_uid, normalise_plate
@@ -21,9 +24,12 @@ from menjin.domain.door import Action, Alarm, Clear, Door, Raise, Relay
 from menjin.domain.errors import DomainError
 from menjin.domain.pin_guard import PinGuard
 from menjin.domain.register import CredentialKind, GateMode
+from menjin.face.match import Outcome
+from menjin.face.recognise import Attempt, probe_of
 from menjin.gate.cache import Cache
 from menjin.gate.drivers.base import Reader
 from menjin.gate.drivers.base import Relay as RelayDriver
+from menjin.gate.faces import GateFaces
 from menjin.gate.outbox import Outbox
 from menjin.link.messages import (
     Ack,
@@ -46,6 +52,7 @@ Publish = Callable[[Channel, Message], bool]  # False when the link is down
 SECOND_FACTOR_WINDOW = timedelta(seconds=15)
 RESEND_AFTER = timedelta(seconds=5)
 BATCH = 500
+FACE_MISSED_WITHIN = timedelta(seconds=10)  # a card used this long after no face: the camera missed
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,7 @@ class GateController:
         clock: Callable[[], datetime],
         publish: Publish | None = None,
         heartbeat_every: timedelta = timedelta(seconds=10),
+        faces: GateFaces | None = None,
     ) -> None:
         self.code = code
         self.cache = cache
@@ -78,41 +86,109 @@ class GateController:
         self.pins = PinGuard()
         self.seen_passes = passes.SeenPasses()
         self.mode_override: GateMode | None = None  # a command or the fire input, until the next sync
+        self.faces = faces
         self.telemetry: dict[str, float] = {}
         self._lock = threading.RLock()
         self._view = cache.view() if cache.version else None
         self._pending: tuple[list[Presented], datetime] | None = None
         self._in_flight: datetime | None = None
         self._next_heartbeat: datetime | None = None
+        self._last_face = datetime.min.replace(tzinfo=clock().tzinfo)
 
     # ---- people at the gate ------------------------------------------------------------------------
 
     def on_read(self, kind: CredentialKind, raw: str, reader: Reader | None = None) -> Decision:
-        """Door and prompt first, record second: nobody waits at the gate for the outbox's fsync. The
-        events are still durable before this returns."""
         with self._lock:
             now = self.clock()
             decision = self._decide(kind, raw, now)
-            if decision.granted:
-                self._act(self.door.grant(now))
-            if reader is not None:
-                reader.feedback(decision.granted, decision.prompt("zh"))
-            self.outbox.append(
-                EventKind.ACCESS,
-                granted=decision.granted,
-                reason=decision.reason.value,
-                method=kind,
-                person_id=decision.person_id,
-                credential_ids=list(decision.credential_ids),
-            )
-            if decision.alarm:
-                self.outbox.append(
-                    EventKind.ALARM,
-                    reason=decision.alarm,
-                    person_id=decision.person_id,
-                    detail={"silent": True},
-                )
+            if self.faces is not None and now - self._last_face > FACE_MISSED_WITHIN:
+                view = self.view()
+                if view is not None and CredentialKind.FACE in view.accepted:
+                    self.faces.stats.missed()  # someone came through a face gate and the camera saw nobody
+            self._conclude(now, kind, decision, reader)
         return decision
+
+    def on_face(self, attempt: Attempt, camera: Reader | None = None) -> Decision:
+        """A tracked face over several frames. Liveness and the embedding (the slow part) run outside
+        the lock, so cards and PINs are never kept waiting behind a face."""
+        started = time.perf_counter()
+        face_on = self.wants_faces()
+        probe, reason = probe_of(attempt) if face_on else (None, "face-off")
+        with self._lock:
+            now = self.clock()
+            self._last_face = now
+            detail: dict[str, Any] = {"face": reason}
+            if not face_on:
+                decision = Decision(False, Reason.FACE_UNAVAILABLE)
+            elif probe is None:
+                not_live = reason == "not-live"
+                decision = Decision(False, Reason.FACE_NOT_LIVE if not_live else Reason.FACE_NOT_RECOGNISED)
+            else:
+                decision, detail = self._face_decision(probe, now)
+            if self.faces is not None and face_on:
+                self.faces.stats.record(probe is not None, decision.granted, time.perf_counter() - started)
+            self._conclude(now, CredentialKind.FACE, decision, camera, detail)
+        return decision
+
+    def wants_faces(self) -> bool:
+        """False in degraded or maintenance mode and at gates without face: the camera can rest."""
+        view = self.view()
+        return self.faces is not None and view is not None and CredentialKind.FACE in view.accepted
+
+    def _face_decision(self, probe: np.ndarray, now: datetime) -> tuple[Decision, dict[str, Any]]:
+        assert self.faces is not None
+        claimed = self._pending_person(now)
+        match = self.faces.match(self.cache, probe, claimed)
+        detail = {"face": match.outcome.value, "score": round(match.score, 2)}
+        lookup = self.faces.lookups.get(match.person_id) if match.person_id is not None else None
+        if match.outcome is Outcome.ACCEPT and lookup is not None:
+            return self._decide(CredentialKind.FACE, lookup, now), detail
+        reason = (
+            Reason.FACE_UNCERTAIN if match.outcome is Outcome.SECOND_FACTOR else Reason.FACE_NOT_RECOGNISED
+        )
+        return Decision(False, reason, claimed), detail
+
+    def _pending_person(self, now: datetime) -> int | None:
+        """The person a card or PIN just named, waiting for their face (face + card, face + PIN)."""
+        view = self.view()
+        if not self._pending or self._pending[1] <= now or view is None:
+            return None
+        for item in self._pending[0]:
+            credential = view.credentials.get((item.kind, item.lookup))
+            if credential is not None and item.kind is not CredentialKind.FACE:
+                return credential.person_id
+        return None
+
+    def _conclude(
+        self,
+        now: datetime,
+        kind: CredentialKind,
+        decision: Decision,
+        reader: Reader | None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Door and prompt first, record second: nobody waits at the gate for the outbox's fsync. The
+        events are still durable before `on_read` or `on_face` returns."""
+        if decision.granted:
+            self._act(self.door.grant(now))
+        if reader is not None:
+            reader.feedback(decision.granted, decision.prompt("zh"))
+        self.outbox.append(
+            EventKind.ACCESS,
+            granted=decision.granted,
+            reason=decision.reason.value,
+            method=kind,
+            person_id=decision.person_id,
+            credential_ids=list(decision.credential_ids),
+            detail=detail or {},
+        )
+        if decision.alarm:
+            self.outbox.append(
+                EventKind.ALARM,
+                reason=decision.alarm,
+                person_id=decision.person_id,
+                detail={"silent": True},
+            )
 
     def _decide(self, kind: CredentialKind, raw: str, now: datetime) -> Decision:
         view = self.view()
@@ -273,7 +349,7 @@ class GateController:
             cache_version=self.cache.version if cache_version is None else cache_version,
             outbox_depth=self.outbox.depth(),
             alarms=sorted(a.value for a in state.alarms),
-            telemetry=self.telemetry,
+            telemetry=self.telemetry | (self.faces.stats.telemetry() if self.faces else {}),
         )
         if self.publish(Channel.HB, beat):
             self._next_heartbeat = now + self.heartbeat_every

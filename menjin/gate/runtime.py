@@ -16,6 +16,7 @@ from pathlib import Path
 from menjin.gate.cache import Cache
 from menjin.gate.controller import GateController, GateSecrets
 from menjin.gate.drivers.base import Relay
+from menjin.gate.faces import GateFaces
 from menjin.gate.outbox import Outbox
 from menjin.link.credentials import GateKit
 from menjin.link.mqtt import Inbound, LinkClient
@@ -64,6 +65,7 @@ class GateRuntime:
             relay,
             clock,
             publish=lambda channel, message: self.link.send(channel, message),
+            faces=GateFaces(bytes.fromhex(kit.face_key)) if kit.face_key else None,
         )
         self.link.listen(self._inbound)
         self.tick_every = tick_every

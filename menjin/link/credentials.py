@@ -181,6 +181,7 @@ class GateKit(BaseModel):
     broker_port: int
     pin_key: str  # hex: finds a typed PIN among the keyed hashes in the cache
     pass_public_key: str  # hex: verifies QR passes
+    face_key: str = ""  # hex: opens the face templates sealed for this gate
 
     @property
     def login(self) -> GateLogin:

@@ -83,6 +83,14 @@ class CredentialEntry(Message):
     duress: bool = False
 
 
+class FaceEntry(Message):
+    """The templates of one FACE credential (same id), sealed for this gate (`security.gate_faces`)."""
+
+    id: int
+    person_id: int
+    sealed: Annotated[str, Field(max_length=8192)]
+
+
 class AuthRuleEntry(Message):
     schedule_id: int
     mode: AuthMode
@@ -117,6 +125,7 @@ class Snapshot(Message):
     schedules: list[ScheduleEntry]
     people: list[PersonEntry]
     credentials: list[CredentialEntry]
+    faces: list[FaceEntry] = []
 
     def __eq__(self, other: object) -> bool:
         """Equal in content: the cached JSON is a by-product, not part of what the snapshot says."""
@@ -148,9 +157,11 @@ class Delta(Message):
     schedules: list[ScheduleEntry] = []
     people: list[PersonEntry] = []
     credentials: list[CredentialEntry] = []
+    faces: list[FaceEntry] = []
     removed_schedules: list[int] = []
     removed_people: list[int] = []
     removed_credentials: list[int] = []
+    removed_faces: list[int] = []
 
 
 Sync = Annotated[Snapshot | Delta, Field(discriminator="type")]

@@ -19,6 +19,7 @@ from menjin.server.api import (
     audit_routes,
     bulk_routes,
     community_routes,
+    face_routes,
     fleet_routes,
     register_routes,
 )
@@ -69,6 +70,7 @@ def create_app(
     app.include_router(audit_routes.router, prefix=api_prefix)
     app.include_router(bulk_routes.router, prefix=api_prefix)
     app.include_router(fleet_routes.router, prefix=api_prefix)
+    app.include_router(face_routes.router, prefix=api_prefix)
 
     from menjin.server.web import console
 

@@ -17,10 +17,12 @@ from sqlalchemy import func, select
 from menjin.gate.cache import Cache
 from menjin.gate.controller import GateController, GateSecrets
 from menjin.gate.drivers.sim import SimRelay
+from menjin.gate.faces import GateFaces
 from menjin.gate.outbox import Outbox
 from menjin.link import codec
 from menjin.link.messages import Channel, EventBatch, Message
 from menjin.security.passes import public_key
+from menjin.server.fleet.faces import gate_key
 from menjin.server.fleet.hub import FleetHub
 from menjin.services import Services
 from menjin.store.tables import Community, Gate, GateEvent
@@ -80,6 +82,7 @@ class Yard:
                 clock,
                 yard._from_gate(gate),
                 heartbeat_every,
+                GateFaces(gate_key(services.register.keys, code, gate, 0)),
             )
         yard.run(1)  # first heartbeats: every gate receives its snapshot
         return yard

@@ -2,7 +2,8 @@
 
 SQLite runs in WAL mode with foreign keys on, and every transaction begins IMMEDIATE: menjin's
 transactions nearly always write (the audit log records reads too), and taking the write lock up front
-avoids SQLite's lock-upgrade deadlocks under concurrent requests.
+avoids SQLite's lock-upgrade deadlocks under concurrent requests. secure_delete zeroes deleted rows in
+the file, so erased face data does not linger in free pages.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA secure_delete=ON")  # deleted rows (face data) are zeroed, not left in free space
         cur.close()
 
     @event.listens_for(engine, "begin")

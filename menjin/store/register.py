@@ -361,8 +361,19 @@ def apply_gate(reg: Register, s: Session, actor: Actor, row: Gate, data: Mapping
 
 
 def apply_credential(
-    reg: Register, s: Session, actor: Actor, row: Credential, data: Mapping[str, Any]
+    reg: Register, s: Session, actor: Actor, row: Credential, data: Mapping[str, Any], face: bool = False
 ) -> None:
+    """`face`: only face enrolment (`store.faces`, after consent) makes or re-points a face credential."""
+    if (
+        (data.get("kind") == CredentialKind.FACE or row.kind == CredentialKind.FACE)
+        and "value" in data
+        and not face
+    ):
+        raise Invalid(
+            "人脸凭证只能经本人同意后通过人脸登记创建",
+            "a face credential is made only by face enrolment, after consent",
+            "kind",
+        )
     if "person_id" in data:
         reg.reference(s, actor, Person, data["person_id"], "person_id")
         row.person_id = data["person_id"]

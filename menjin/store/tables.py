@@ -380,3 +380,99 @@ class GateCommand(Base):
     acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ok: Mapped[bool | None] = mapped_column(Boolean)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+# ---- face data (issue 4): consent, sealed templates, wrapped keys, deletion receipts ----------------
+# Photos are never stored. Templates are sealed per person (security.face_seal); the community's
+# key-encryption key is a file in the key ring, here only its epoch. Person and credential references
+# from key and template rows have no ON DELETE: face data leaves only by withdrawal, which writes a
+# receipt and rotates the KEK, so deleting the person or the credential first is refused.
+
+
+class FaceConsent(Base):
+    """One consent to face recognition, on its own record; withdrawn, never deleted."""
+
+    __tablename__ = "face_consents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    given_by: Mapped[str] = mapped_column(String(8))  # domain.consent.ConsentGiver
+    guardian_name: Mapped[str | None] = mapped_column(String(60))
+    guardian_relation: Mapped[str | None] = mapped_column(String(20))
+    text_version: Mapped[str] = mapped_column(String(32))  # which consent text was shown, "face-2026-11"
+    method: Mapped[str] = mapped_column(String(16))  # domain.consent.ConsentMethod
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(80))  # the actor, as in the audit log
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class FaceKek(Base):
+    """The current key-encryption key epoch of a community (key `face-kek-<community>.<epoch>`).
+    Enrolment and withdrawal lock this row, so a rotation never races a wrap under the old key."""
+
+    __tablename__ = "face_keks"
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    epoch: Mapped[int] = mapped_column(Integer)
+    rotated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FaceKey(Base):
+    """A person's template data key, wrapped (RFC 3394) by the community KEK of `kek_epoch`."""
+
+    __tablename__ = "face_keys"
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"), index=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    kek_epoch: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FaceTemplate(Base):
+    """One person's template rows of one kind ("plain" or "covered"), sealed with their data key."""
+
+    __tablename__ = "face_templates"
+    __table_args__ = (UniqueConstraint("person_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    credential_id: Mapped[int] = mapped_column(ForeignKey("credentials.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    rows: Mapped[int] = mapped_column(Integer)  # templates in the sealed matrix
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)  # nonce ‖ AES-GCM(float32 matrix)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FaceDeletionPlace(Base):
+    """Where a withdrawn person's face data was, and when it was erased there (None: pending)."""
+
+    __tablename__ = "face_deletion_places"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deletion_id: Mapped[str] = mapped_column(ForeignKey("face_deletions.id", ondelete="CASCADE"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # store.faces.PlaceKind
+    place: Mapped[str] = mapped_column(String(80))
+    place_zh: Mapped[str] = mapped_column(String(80))
+    gate_id: Mapped[int | None] = mapped_column(Integer, index=True)  # outlives the gate row
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class FaceDeletion(Base):
+    """A deletion receipt. It outlives the person (no foreign key) because it is the proof."""
+
+    __tablename__ = "face_deletions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random: shown to the resident
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(Integer, index=True)
+    register_version: Mapped[int] = mapped_column(Integer)  # gates at or past this have forgotten it
+    kek_epoch: Mapped[int] = mapped_column(Integer)  # the KEK that replaced the one this data was under
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    places: Mapped[list[FaceDeletionPlace]] = relationship(
+        order_by=FaceDeletionPlace.id, lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    @property
+    def complete(self) -> bool:
+        return all(p.erased_at is not None for p in self.places)

@@ -33,9 +33,11 @@ from menjin.link.messages import (
     Stored,
     SyncEnvelope,
 )
+from menjin.server.fleet.faces import FaceFeed
 from menjin.server.fleet.ingest import ingest
 from menjin.server.fleet.sync import device_for, sync_for
 from menjin.services import Services
+from menjin.store.faces import confirm_gate_deletions
 from menjin.store.register import Invalid, NotFound, check
 from menjin.store.tables import Community, Gate, GateCommand
 
@@ -50,6 +52,7 @@ class FleetHub:
         self.svc = services
         self.send = send
         self.listeners: list[Listener] = []
+        self.faces = FaceFeed(services.faces, services.keys)
         self._gates: dict[tuple[str, str], tuple[int, int]] = {}  # (community, gate code) → ids
         self._lock = threading.Lock()
 
@@ -67,7 +70,7 @@ class FleetHub:
                 stored = ingest(s, community_id, gate_id, message.events, now)
                 reply: Message | None = Stored(ids=stored)
             elif isinstance(message, Heartbeat):
-                reply = self._heartbeat(s, gate_id, message, now)
+                reply = self._heartbeat(s, community_id, gate_id, message, now)
             elif isinstance(message, Ack):
                 reply = self._ack(s, community_id, message, now)
             elif isinstance(message, Status):
@@ -98,7 +101,9 @@ class FleetHub:
             self._gates[key] = (row[0], row[1])
         return row[0], row[1]
 
-    def _heartbeat(self, s: Session, gate_id: int, beat: Heartbeat, now: datetime) -> Message | None:
+    def _heartbeat(
+        self, s: Session, community_id: int, gate_id: int, beat: Heartbeat, now: datetime
+    ) -> Message | None:
         gate = s.get(Gate, gate_id)
         device = device_for(s, gate)
         device.online, device.last_seen = True, now
@@ -111,7 +116,10 @@ class FleetHub:
             "telemetry": beat.telemetry,
             "at": beat.at.isoformat(),
         }
-        sync = sync_for(s, gate, beat.cache_version, now)
+        sync = sync_for(s, gate, beat.cache_version, now, self.faces)
+        if sync is None and device.built_from is not None:
+            # The gate holds what the register said at `built_from`: withdrawn faces are gone from it.
+            confirm_gate_deletions(s, community_id, gate_id, device.built_from, now)
         return SyncEnvelope(sync=sync) if sync is not None else None
 
     def _ack(self, s: Session, community_id: int, ack: Ack, now: datetime) -> None:
@@ -144,7 +152,7 @@ class FleetHub:
                 device = device_for(s, gate)
                 if device.cache_version == 0 and not device.online:
                     continue  # never heard from: it asks with its first heartbeat
-                sync = sync_for(s, gate, device.cache_version, self.svc.clock())
+                sync = sync_for(s, gate, device.cache_version, self.svc.clock(), self.faces)
                 if sync is not None:
                     pending.append((gate.code, SyncEnvelope(sync=sync)))
         for gate_code, envelope in pending:

@@ -21,6 +21,7 @@ from menjin.link.credentials import GateKit, GateLogin, Login, ServerLogin
 from menjin.security.keys import KeyRing
 from menjin.security.passes import public_key
 from menjin.security.passwords import one_time_password
+from menjin.server.fleet.faces import gate_key
 from menjin.server.fleet.sync import device_for
 from menjin.store.audit_log import AuditLog
 from menjin.store.communities import system_actor
@@ -101,4 +102,5 @@ def redeem(
         broker_port=broker_port,
         pin_key=register.pin_key(community.id).hex(),
         pass_public_key=public_key(register.pass_seed(community.id)).hex(),
+        face_key=gate_key(register.keys, community.code, gate.code, device.epoch).hex(),
     )

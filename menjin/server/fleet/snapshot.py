@@ -3,15 +3,15 @@
 A gate holds only what it needs: the people granted at it (residents of the buildings it serves, and
 whoever an access group grants it to), staff and contractors (maintenance and lockdown rules must
 recognise them), their credentials of the kinds the gate accepts, the schedules those grants use, and
-the gate's own settings. Face templates are not here: they travel encrypted with the face feature, and
-only where consented.
+the gate's own settings; and, at a gate that accepts face, the templates of those people who consented
+and enrolled, sealed for this gate alone (`fleet.faces`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from menjin.link.messages import (
     AuthRuleEntry,
     CredentialEntry,
     Delta,
+    FaceEntry,
     GateConfig,
     PersonEntry,
     ScheduleEntry,
@@ -43,11 +44,15 @@ from menjin.store.tables import (
     access_group_members,
 )
 
+if TYPE_CHECKING:
+    from menjin.server.fleet.faces import FaceFeed
+
 ALWAYS = ScheduleEntry(id=0, windows={d: [("00:00", "24:00")] for d in DAYS})  # a group with no schedule
-_UNRECOGNISED_BY_GATES = frozenset({CredentialKind.FACE})  # face data is synced by the face feature only
 
 
-def build_snapshot(session: Session, gate: Gate, version: int, now: datetime | None = None) -> Snapshot:
+def build_snapshot(
+    session: Session, gate: Gate, version: int, now: datetime | None = None, faces: FaceFeed | None = None
+) -> Snapshot:
     """Plain rows and one validation at the end: a 50,000-person gate builds in about a second."""
     community = session.get(Community, gate.community_id)
     accepted = check_methods(
@@ -86,7 +91,7 @@ def build_snapshot(session: Session, gate: Gate, version: int, now: datetime | N
         if pid in grants or role in staff
     ]
     known = {p["id"] for p in people}
-    kinds = [k.value for k in accepted - _UNRECOGNISED_BY_GATES]
+    kinds = [k.value for k in (accepted if faces else accepted - {CredentialKind.FACE})]
     columns = [getattr(Credential, name) for name in CredentialEntry.model_fields]
     rows = session.execute(
         select(*columns)
@@ -128,6 +133,7 @@ def build_snapshot(session: Session, gate: Gate, version: int, now: datetime | N
                 "schedules": sorted(schedules, key=lambda s: s["id"]),
                 "people": people,
                 "credentials": credentials,
+                "faces": faces.entries(session, gate, credentials) if faces else [],
             }
         )
 
@@ -136,7 +142,7 @@ def _schedules(session: Session, ids: Iterable[int]) -> list[Schedule]:
     return list(session.scalars(select(Schedule).where(Schedule.id.in_(list(ids)))))
 
 
-Entry = TypeVar("Entry", ScheduleEntry, PersonEntry, CredentialEntry)
+Entry = TypeVar("Entry", ScheduleEntry, PersonEntry, CredentialEntry, FaceEntry)
 
 
 def _changes(before: list[Entry], after: list[Entry]) -> tuple[list[Entry], list[int]]:
@@ -151,6 +157,7 @@ def diff(old: Snapshot, new: Snapshot) -> Delta:
     schedules, removed_schedules = _changes(old.schedules, new.schedules)
     people, removed_people = _changes(old.people, new.people)
     credentials, removed_credentials = _changes(old.credentials, new.credentials)
+    faces, removed_faces = _changes(old.faces, new.faces)
     return Delta(
         base_version=old.version,
         version=new.version,
@@ -158,7 +165,9 @@ def diff(old: Snapshot, new: Snapshot) -> Delta:
         schedules=schedules,
         people=people,
         credentials=credentials,
+        faces=faces,
         removed_schedules=removed_schedules,
         removed_people=removed_people,
         removed_credentials=removed_credentials,
+        removed_faces=removed_faces,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import zlib
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +16,9 @@ from sqlalchemy.orm import Session
 from menjin.link.messages import Delta, Snapshot
 from menjin.server.fleet.snapshot import build_snapshot, diff
 from menjin.store.tables import Community, Gate, GateDevice
+
+if TYPE_CHECKING:
+    from menjin.server.fleet.faces import FaceFeed
 
 
 def device_for(session: Session, gate: Gate) -> GateDevice:
@@ -52,7 +56,9 @@ def _same(a: Snapshot, b: Snapshot) -> bool:
     return a.model_copy(update={"version": 0}) == b.model_copy(update={"version": 0})
 
 
-def sync_for(session: Session, gate: Gate, cache_version: int, now: datetime) -> Snapshot | Delta | None:
+def sync_for(
+    session: Session, gate: Gate, cache_version: int, now: datetime, faces: FaceFeed | None = None
+) -> Snapshot | Delta | None:
     """What to send a gate that reports holding `cache_version`; None when it is up to date."""
     device = device_for(session, gate)
     register_version = session.scalar(
@@ -65,7 +71,7 @@ def sync_for(session: Session, gate: Gate, cache_version: int, now: datetime) ->
     if previous is not None and device.built_from == register_version:
         current = previous  # nothing in the register changed since: no need to rebuild
     else:
-        current = build_snapshot(session, gate, device.sync_version + 1, now)
+        current = build_snapshot(session, gate, device.sync_version + 1, now, faces)
         device.built_from = register_version
     if previous is not None and _same(previous, current):
         device.cache_version = cache_version

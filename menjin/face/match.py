@@ -1,0 +1,75 @@
+"""From a probe embedding to accept, second factor or reject, against plain and covered templates.
+
+Every person has a plain template and one or more covered ones (scarf or mask over the lower face); a
+probe is scored against both kinds and the better counts. The thresholds come from `thresholds`.
+A score between the second-factor and accept thresholds never opens a door by itself: the gate asks
+for a card, PIN or QR pass of the same person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from menjin.face.gallery import Gallery
+from menjin.face.thresholds import Level
+
+
+class Outcome(StrEnum):
+    ACCEPT = "accept"
+    SECOND_FACTOR = "second-factor"
+    REJECT = "reject"
+
+
+@dataclass(frozen=True)
+class Match:
+    outcome: Outcome
+    person_id: int | None
+    score: float
+
+
+def outcome(score: float, accept: float, second_factor: float) -> Outcome:
+    if score >= accept:
+        return Outcome.ACCEPT
+    return Outcome.SECOND_FACTOR if score >= second_factor else Outcome.REJECT
+
+
+class FaceIndex:
+    """The galleries a gate (or the enrolment's duplicate check) searches."""
+
+    def __init__(self, plain: Gallery, covered: Gallery) -> None:
+        self.plain = plain
+        self.covered = covered
+        self.people = np.unique(plain.person_ids)
+
+    def __len__(self) -> int:
+        return len(self.people)
+
+    def person_scores(self, probe: np.ndarray) -> np.ndarray:
+        """The best normalised score of `probe` for every person in `self.people` (for evaluation)."""
+        best = np.full(len(self.people), -np.inf, dtype=np.float32)
+        for gallery in (self.plain, self.covered):
+            rows = np.arange(len(gallery))
+            scores = gallery.scores(probe, rows, gallery.templates @ probe)
+            np.maximum.at(best, np.searchsorted(self.people, gallery.person_ids), scores)
+        return best
+
+    def identify(self, probe: np.ndarray, level: Level) -> Match:
+        """Open-set 1:N: who is this, if anyone enrolled? Uses the level's identification thresholds."""
+        hits = sorted(
+            (hit for gallery in (self.plain, self.covered) for hit in gallery.search(probe, top=1)),
+            key=lambda hit: hit.score,
+            reverse=True,
+        )
+        if not hits:
+            return Match(Outcome.REJECT, None, float("-inf"))
+        best = hits[0]
+        return Match(outcome(best.score, level.identify, level.second_factor), best.person_id, best.score)
+
+    def verify(self, probe: np.ndarray, person_id: int, level: Level) -> Match:
+        """1:1 against a claimed person (face + card, face + PIN)."""
+        hits = [hit for gallery in (self.plain, self.covered) if (hit := gallery.verify(probe, person_id))]
+        score = max((hit.score for hit in hits), default=float("-inf"))
+        return Match(outcome(score, level.accept, level.second_factor), person_id, score)

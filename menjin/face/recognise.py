@@ -1,0 +1,101 @@
+"""A face attempt at the gate: frames of one tracked face → quality → liveness → one embedding → match.
+
+Several frames make one attempt (liveness needs motion across them), but only the best frame is
+embedded: the embedding is the slow step, and one keeps frame → decision inside 150 ms. Rolling
+figures (acquire rate, match rate, latency) go into the gate's heartbeat so the control room can see
+a camera fogging up before residents complain.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from menjin.face.detect import Detection, detect
+from menjin.face.embed import chip, embed
+from menjin.face.quality import GATE, measure, refusal
+
+FRAMES = 5
+LOST_AFTER = 2  # frames without a face end the track
+MOVED = 0.6  # a centre jump of this many face widths is a different person
+
+
+Attempt = list[tuple[np.ndarray, Detection]]
+
+
+class Tracker:
+    """Collects consecutive frames of the same (largest) face into attempts."""
+
+    def __init__(self, frames: int = FRAMES) -> None:
+        self.frames = frames
+        self._track: Attempt = []
+        self._lost = 0
+
+    def feed(self, frame: np.ndarray) -> Attempt | None:
+        """The frames of a complete attempt, or None while one is still being collected."""
+        faces = detect(frame)
+        if not faces:
+            self._lost += 1
+            if self._lost >= LOST_AFTER:
+                self._track = []
+            return None
+        face, self._lost = faces[0], 0
+        if self._track:
+            previous = self._track[-1][1]
+            if np.linalg.norm(face.centre - previous.centre) > MOVED * previous.box[2]:
+                self._track = []
+        self._track.append((frame, face))
+        if len(self._track) < self.frames:
+            return None
+        attempt, self._track = self._track, []
+        return attempt
+
+
+def probe_of(attempt: Attempt) -> tuple[np.ndarray | None, str]:
+    """Liveness over all frames, then the embedding of the best usable frame (or the reason none is)."""
+    from menjin.face import liveness  # TEMPORARY until liveness.py lands
+
+    frames, faces = [f for f, _ in attempt], [d for _, d in attempt]
+    verdict = liveness.assess(frames, faces)
+    if not verdict.live:
+        return None, "not-live"
+    best: tuple[float, np.ndarray] | None = None
+    reason = "no-face"
+    for frame, face in attempt:
+        face_chip = chip(frame, face)
+        measures = measure(face, face_chip)
+        refused = refusal(measures, GATE)
+        reason = refused or reason
+        if refused is None and (best is None or measures.score > best[0]):
+            best = (measures.score, face_chip)
+    return (None, reason) if best is None else (embed(best[1]), "matched")
+
+
+class FaceStats:
+    """Rolling acquire rate, match rate and latency over the last `window` attempts."""
+
+    def __init__(self, window: int = 50) -> None:
+        self._acquired: deque[bool] = deque(maxlen=window)
+        self._matched: deque[bool] = deque(maxlen=window)
+        self._latency: deque[float] = deque(maxlen=window)
+
+    def record(self, acquired: bool, matched: bool, seconds: float) -> None:
+        self._acquired.append(acquired)
+        if acquired:
+            self._matched.append(matched)
+            self._latency.append(seconds)
+
+    def missed(self) -> None:
+        """Someone used another method at a face gate with no face acquired: the camera missed them."""
+        self._acquired.append(False)
+
+    def telemetry(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        if self._acquired:
+            out["face_acquire_rate"] = sum(self._acquired) / len(self._acquired)
+        if self._matched:
+            out["face_match_rate"] = sum(self._matched) / len(self._matched)
+        if self._latency:
+            out["face_latency_p95_ms"] = float(np.percentile(self._latency, 95) * 1000)
+        return out
