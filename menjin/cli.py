@@ -227,6 +227,9 @@ def gate(
         Path | None, typer.Option(help="Where this gate keeps its kit, cache, outbox.")
     ] = None,
     traffic: Annotated[float, typer.Option(help="Simulated card reads per second (testing).")] = 0.0,
+    camera: Annotated[
+        str | None, typer.Option(help="Face camera: a device number (0) or a video/RTSP URL.")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Run one gate controller: decides locally from its cache, with or without the server."""
@@ -245,6 +248,13 @@ def gate(
         kit = _redeem(server, enrol_code)
         save_kit(kit, directory)
     runtime = GateRuntime(kit, directory, SimRelay()).start()
+    eye = None
+    if camera is not None:
+        from menjin.gate.drivers.camera import OpenCVCamera
+
+        controller = runtime.controller
+        eye = OpenCVCamera(int(camera) if camera.isdigit() else camera, controller.wants_faces)
+        eye.start(lambda attempt: controller.on_face(attempt, eye))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -255,6 +265,8 @@ def gate(
         cards = [lookup for kind, lookup in (view.credentials if view else {}) if kind == "card"]
         if traffic > 0 and cards:
             runtime.controller.on_read(CredentialKind.CARD, rng.choice(cards))
+    if eye is not None:
+        eye.close()
     runtime.stop()
 
 
@@ -306,13 +318,17 @@ def demo(
         if community is None:
             community, password = create_sample(svc, s)
             _show_password("admin", password)
+            fresh: int | None = community.id
         else:
+            fresh = None
             account = s.scalar(select(Account).where(Account.username == "admin"))
             if account is not None and account.must_change_password:
                 new = svc.accounts.reset_password(s, system_actor(community.id, "demo"), account.id)
                 _show_password("admin", new.password)
             else:
                 out.print("管理员已设置密码；忘记时运行 menjin user reset admin / admin has set a password")
+    if fresh is not None:
+        _demo_faces(svc, fresh)
     out.print(f"示例表格 / sample spreadsheet: http://{host}:{port}/import")
     _serve(
         svc, host, port, "embedded", "127.0.0.1", broker_port, lambda link: _demo_gates(svc, link, DEMO_GATES)
@@ -320,6 +336,19 @@ def demo(
 
 
 DEMO_GATES = ("S1", "N1", "V1")
+DEMO_FACES = 8
+
+
+def _demo_faces(svc: Services, community_id: int) -> None:
+    """Volunteer residents with consented faces from the shared photo set, for the live page's camera."""
+    from menjin.sim import faces
+
+    if not faces.PHOTOS.is_dir():
+        err.print(f"[yellow]没有人脸照片 / no face photos at {faces.PHOTOS}: no faces in the demo[/yellow]")
+        return
+    with _progress() as progress:
+        progress.add_task(f"登记 {DEMO_FACES} 位志愿者的人脸（已同意）/ enrolling {DEMO_FACES} faces")
+        faces.add_volunteers(svc, community_id, DEMO_FACES)
 
 
 def _demo_gates(svc: Services, link: ServerLink, codes: tuple[str, ...]) -> dict[str, GateRuntime]:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher, profiles
@@ -41,6 +42,38 @@ def service_missing(what: str, why: object) -> None:
     if IN_CI:
         pytest.fail(f"{message} (CI=true: integration services are required)", pytrace=False)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def face_photos() -> Path:
+    """The shared real photos (../shared/data/faces): in CI they must be there, like the services."""
+    from menjin.sim.faces import PHOTOS
+
+    if not PHOTOS.is_dir():
+        service_missing("the shared face photos", PHOTOS)
+    return PHOTOS.parent
+
+
+_ENROLMENTS: dict[tuple[tuple[bytes, ...], bytes | None], Any] = {}
+
+
+@pytest.fixture(scope="session")
+def engine_once() -> Iterator[None]:
+    """The face engine is deterministic and takes a second or two per person: each photo set is run
+    once per test session (the engine itself is tested in test_face_engine)."""
+    from menjin.store import faces
+
+    engine = faces.run_engine
+
+    def cached(photos: Sequence[bytes], covered: bytes | None = None) -> Any:
+        key = (tuple(photos), covered)
+        if key not in _ENROLMENTS:
+            _ENROLMENTS[key] = engine(photos, covered)
+        return _ENROLMENTS[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(faces, "run_engine", cached)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -6,12 +6,14 @@ from __future__ import annotations
 import pytest
 from conftest import PASSWORD_HASH, World, login
 from fastapi.testclient import TestClient
-from test_face_store import bad_photos, engine_once, photos  # noqa: F401  (engine_once: a fixture)
+from test_face_store import bad_photos, photos
 
 from menjin.server.api.face_routes import MAX_REQUEST
 from menjin.store.tables import Account
 
 CONSENT = {"given_by": "person", "text_version": "face-2026-11", "method": "paper"}
+
+pytestmark = pytest.mark.usefixtures("face_photos", "engine_once")
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ from menjin.face.detect import detect
 from menjin.face.embed import chip, embed
 from menjin.face.enrol import EnrolmentRefused, accepted_face, enrol, read_image, templates_from
 from menjin.face.gallery import MIN_OTHERS, Gallery
-from menjin.face.match import FaceIndex, Outcome
+from menjin.face.match import FaceIndex, Outcome, Probe
 from menjin.face.thresholds import STANDARD
 from menjin.security.gate_faces import seal, unseal
+from menjin.sim.faces import PHOTOS
 
-FACES = Path(__file__).parents[2] / "shared" / "data" / "faces"
-FACES94 = FACES / "faces94"
-pytestmark = pytest.mark.skipif(not FACES94.is_dir(), reason=f"face photos not found at {FACES}")
+FACES94 = PHOTOS
+pytestmark = pytest.mark.usefixtures("face_photos")
 
 
 def photos(person: str, count: int, start: int = 1) -> list[Path]:
@@ -99,9 +99,9 @@ def index() -> tuple[FaceIndex, list[str]]:
     return FaceIndex(plain, Gallery(covered_ids, np.vstack([t.covered for t in rows]))), names
 
 
-def probe(path: Path) -> np.ndarray:
+def probe(path: Path) -> Probe:
     image = cv2.imread(str(path))
-    return embed(chip(image, detect(image)[0]))
+    return Probe(embed(chip(image, detect(image)[0])))
 
 
 def test_an_enrolled_face_is_identified_and_a_stranger_is_not(index: tuple[FaceIndex, list[str]]) -> None:
@@ -130,9 +130,9 @@ def test_a_gallery_too_small_for_statistics_matches_nobody() -> None:
 def test_search_and_verify_agree_on_normalised_scores(index: tuple[FaceIndex, list[str]]) -> None:
     faces, names = index
     vector = probe(photos(names[2], 1, 9)[0])
-    best = faces.plain.search(vector, top=1)[0]
+    best = faces.plain.search(vector.vector, top=1)[0]
     assert best.person_id == 2
-    assert faces.plain.verify(vector, 2).score == pytest.approx(best.score, abs=1e-4)
+    assert faces.plain.verify(vector.vector, 2).score == pytest.approx(best.score, abs=1e-4)
 
 
 def test_templates_sealed_for_one_gate_open_only_there() -> None:

@@ -3,7 +3,6 @@ duplicates flagged, and a withdrawal that erases, rotates the KEK and says so in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from menjin.face.embed import embed
 from menjin.face.enrol import Enrolment, EnrolmentRefused, PhotoVerdict, Templates, accepted_face, read_image
 from menjin.security import face_seal
 from menjin.security.keys import versioned
+from menjin.sim.faces import PHOTOS
 from menjin.store import faces as faces_module
 from menjin.store import register as rg
 from menjin.store.faces import ConsentRequired, FaceRecords, confirm_gate_deletions, kek_stem
@@ -32,14 +32,11 @@ from menjin.store.tables import (
     FaceTemplate,
 )
 
-FACES94 = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces" / "faces94"
+pytestmark = pytest.mark.usefixtures("face_photos", "engine_once")
 
 
 def photo(who: str, n: int) -> bytes:
-    path = FACES94 / who / f"{who}.{n}.jpg"
-    if not path.exists():
-        pytest.skip(f"face photos not found at {FACES94}")
-    return path.read_bytes()
+    return (PHOTOS / who / f"{who}.{n}.jpg").read_bytes()
 
 
 def photos(who: str, first: int = 1, count: int = 3) -> list[bytes]:
@@ -61,23 +58,6 @@ def bad_photos() -> dict[str, bytes]:
         "too-small": encoded(cv2.resize(face, (36, 40))),
         "several-faces": encoded(np.hstack([face, other])),
     }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def engine_once() -> Iterator[None]:
-    """The engine is deterministic and takes a second or two: each photo set runs once per module."""
-    made: dict[tuple[tuple[bytes, ...], bytes | None], Enrolment] = {}
-    engine = faces_module.run_engine
-
-    def cached(photos: list[bytes], covered: bytes | None = None) -> Enrolment:
-        key = (tuple(photos), covered)
-        if key not in made:
-            made[key] = engine(photos, covered)
-        return made[key]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(faces_module, "run_engine", cached)
-        yield
 
 
 @pytest.fixture

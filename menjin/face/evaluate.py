@@ -23,11 +23,11 @@ import numpy as np
 
 from menjin.face.conditions import CONDITIONS
 from menjin.face.detect import detect
-from menjin.face.embed import chip, embed
+from menjin.face.embed import embed
 from menjin.face.enrol import Templates, accepted_face, templates_from
 from menjin.face.gallery import Gallery
-from menjin.face.match import FaceIndex, Outcome, outcome
-from menjin.face.quality import GATE, measure, refusal
+from menjin.face.match import FaceIndex, Outcome, Probe, outcome
+from menjin.face.recognise import usable
 from menjin.face.thresholds import Level
 
 CLEAN = "clean"
@@ -50,8 +50,8 @@ class Embedded:
 
     name: str
     templates: Templates | None
-    probes: dict[str, list[np.ndarray | None]] = field(default_factory=dict)
-    enrol_photos_as_probes: list[np.ndarray | None] = field(default_factory=list)
+    probes: dict[str, list[Probe | None]] = field(default_factory=dict)
+    enrol_photos_as_probes: list[Probe | None] = field(default_factory=list)
 
 
 def people_in(directory: Path, limit: int | None = None) -> list[Person]:
@@ -64,13 +64,14 @@ def people_in(directory: Path, limit: int | None = None) -> list[Person]:
     return people[:limit]
 
 
-def acquire(image: np.ndarray) -> np.ndarray | None:
-    """What a gate makes of one frame: the largest face's embedding, or None if it is not usable."""
+def acquire(image: np.ndarray) -> Probe | None:
+    """What a gate makes of one frame: the largest face as a probe, or None if it is not usable."""
     faces = detect(image)
-    if not faces:
+    checked = usable(image, faces[0]) if faces else "no-face"
+    if isinstance(checked, str):
         return None
-    face_chip = chip(image, faces[0])
-    return None if refusal(measure(faces[0], face_chip), GATE) else embed(face_chip)
+    measures, face_chip = checked
+    return Probe(embed(face_chip), measures.covered)
 
 
 def _conditioned(image: np.ndarray, name: str, seed: int) -> np.ndarray | None:

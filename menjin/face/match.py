@@ -1,7 +1,8 @@
 """From a probe embedding to accept, second factor or reject, against plain and covered templates.
 
 Every person has a plain template and one or more covered ones (scarf or mask over the lower face); a
-probe is scored against both kinds and the better counts. The thresholds come from `thresholds`.
+probe whose lower face looks covered is scored against both kinds and the better counts, a bare one
+against plain templates only. The thresholds come from `thresholds`.
 A score between the second-factor and accept thresholds never opens a door by itself: the gate asks
 for a card, PIN or QR pass of the same person.
 """
@@ -21,6 +22,14 @@ class Outcome(StrEnum):
     ACCEPT = "accept"
     SECOND_FACTOR = "second-factor"
     REJECT = "reject"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A face at the gate: its embedding, and whether its lower face looked covered (quality.cover)."""
+
+    vector: np.ndarray
+    covered: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,19 +56,24 @@ class FaceIndex:
     def __len__(self) -> int:
         return len(self.people)
 
-    def person_scores(self, probe: np.ndarray) -> np.ndarray:
+    def galleries(self, covered: bool) -> tuple[Gallery, ...]:
+        """A bare face is compared with plain templates only: covered ones would add chances for a
+        look-alike without helping; a covered face with both."""
+        return (self.plain, self.covered) if covered else (self.plain,)
+
+    def person_scores(self, probe: Probe) -> np.ndarray:
         """The best normalised score of `probe` for every person in `self.people` (for evaluation)."""
         best = np.full(len(self.people), -np.inf, dtype=np.float32)
-        for gallery in (self.plain, self.covered):
+        for gallery in self.galleries(probe.covered):
             rows = np.arange(len(gallery))
-            scores = gallery.scores(probe, rows, gallery.templates @ probe)
+            scores = gallery.scores(probe.vector, rows, gallery.templates @ probe.vector)
             np.maximum.at(best, np.searchsorted(self.people, gallery.person_ids), scores)
         return best
 
-    def identify(self, probe: np.ndarray, level: Level) -> Match:
+    def identify(self, probe: Probe, level: Level) -> Match:
         """Open-set 1:N: who is this, if anyone enrolled? Uses the level's identification thresholds."""
         hits = sorted(
-            (hit for gallery in (self.plain, self.covered) for hit in gallery.search(probe, top=1)),
+            (hit for gallery in self.galleries(probe.covered) for hit in gallery.search(probe.vector, top=1)),
             key=lambda hit: hit.score,
             reverse=True,
         )
@@ -68,8 +82,12 @@ class FaceIndex:
         best = hits[0]
         return Match(outcome(best.score, level.identify, level.second_factor), best.person_id, best.score)
 
-    def verify(self, probe: np.ndarray, person_id: int, level: Level) -> Match:
+    def verify(self, probe: Probe, person_id: int, level: Level) -> Match:
         """1:1 against a claimed person (face + card, face + PIN)."""
-        hits = [hit for gallery in (self.plain, self.covered) if (hit := gallery.verify(probe, person_id))]
+        hits = [
+            hit
+            for gallery in self.galleries(probe.covered)
+            if (hit := gallery.verify(probe.vector, person_id))
+        ]
         score = max((hit.score for hit in hits), default=float("-inf"))
         return Match(outcome(score, level.accept, level.second_factor), person_id, score)

@@ -12,9 +12,11 @@ from collections import deque
 
 import numpy as np
 
+from menjin.face import liveness
 from menjin.face.detect import Detection, detect
 from menjin.face.embed import chip, embed
-from menjin.face.quality import GATE, measure, refusal
+from menjin.face.match import Probe
+from menjin.face.quality import GATE, Measures, measure, refusal
 
 FRAMES = 5
 LOST_AFTER = 2  # frames without a face end the track
@@ -52,24 +54,24 @@ class Tracker:
         return attempt
 
 
-def probe_of(attempt: Attempt) -> tuple[np.ndarray | None, str]:
-    """Liveness over all frames, then the embedding of the best usable frame (or the reason none is)."""
-    from menjin.face import liveness  # TEMPORARY until liveness.py lands
+def usable(frame: np.ndarray, face: Detection) -> tuple[Measures, np.ndarray] | str:
+    """The face's measures and chip if it passes the gate's limits, else the reason."""
+    face_chip = chip(frame, face)
+    measures = measure(face, face_chip)
+    return refusal(measures, GATE) or (measures, face_chip)
 
-    frames, faces = [f for f, _ in attempt], [d for _, d in attempt]
-    verdict = liveness.assess(frames, faces)
+
+def probe_of(attempt: Attempt) -> Probe | str:
+    """Liveness over all frames, then the embedding of the best usable frame (or why there is none)."""
+    verdict = liveness.assess([f for f, _ in attempt], [d for _, d in attempt])
     if not verdict.live:
-        return None, "not-live"
-    best: tuple[float, np.ndarray] | None = None
-    reason = "no-face"
-    for frame, face in attempt:
-        face_chip = chip(frame, face)
-        measures = measure(face, face_chip)
-        refused = refusal(measures, GATE)
-        reason = refused or reason
-        if refused is None and (best is None or measures.score > best[0]):
-            best = (measures.score, face_chip)
-    return (None, reason) if best is None else (embed(best[1]), "matched")
+        return "not-live"
+    checked = [usable(frame, face) for frame, face in attempt]
+    good = [c for c in checked if not isinstance(c, str)]
+    if not good:
+        return next(c for c in checked if isinstance(c, str))
+    measures, face_chip = max(good, key=lambda c: c[0].score)
+    return Probe(embed(face_chip), measures.covered)
 
 
 class FaceStats:

@@ -22,9 +22,9 @@ class Level:
 LEVELS = {
     level.name: level
     for level in (
-        Level("relaxed", accept=3.0, identify=4.0, second_factor=-1.5),
-        Level("standard", accept=3.5, identify=4.5, second_factor=-1.5),
-        Level("strict", accept=4.0, identify=5.0, second_factor=-1.5),
+        Level("relaxed", accept=3.0, identify=4.5, second_factor=-1.5),
+        Level("standard", accept=3.5, identify=5.0, second_factor=-1.5),
+        Level("strict", accept=4.0, identify=5.5, second_factor=-1.5),
     )
 }
 STANDARD = LEVELS["standard"]

@@ -16,15 +16,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
-
 from menjin.domain.access import AccessRequest, Decision, GateView, Presented, Reason, decide
 from menjin.domain.credentials import normalise_card_uid, normalise_plate
 from menjin.domain.door import Action, Alarm, Clear, Door, Raise, Relay
 from menjin.domain.errors import DomainError
 from menjin.domain.pin_guard import PinGuard
 from menjin.domain.register import CredentialKind, GateMode
-from menjin.face.match import Outcome
+from menjin.face.match import Outcome, Probe
 from menjin.face.recognise import Attempt, probe_of
 from menjin.gate.cache import Cache
 from menjin.gate.drivers.base import Reader
@@ -113,20 +111,21 @@ class GateController:
         the lock, so cards and PINs are never kept waiting behind a face."""
         started = time.perf_counter()
         face_on = self.wants_faces()
-        probe, reason = probe_of(attempt) if face_on else (None, "face-off")
+        probe = probe_of(attempt) if face_on else "face-off"
         with self._lock:
             now = self.clock()
             self._last_face = now
-            detail: dict[str, Any] = {"face": reason}
+            detail: dict[str, Any] = {"face": probe if isinstance(probe, str) else "matched"}
             if not face_on:
                 decision = Decision(False, Reason.FACE_UNAVAILABLE)
-            elif probe is None:
-                not_live = reason == "not-live"
+            elif isinstance(probe, str):
+                not_live = probe == "not-live"
                 decision = Decision(False, Reason.FACE_NOT_LIVE if not_live else Reason.FACE_NOT_RECOGNISED)
             else:
                 decision, detail = self._face_decision(probe, now)
             if self.faces is not None and face_on:
-                self.faces.stats.record(probe is not None, decision.granted, time.perf_counter() - started)
+                acquired = not isinstance(probe, str)
+                self.faces.stats.record(acquired, decision.granted, time.perf_counter() - started)
             self._conclude(now, CredentialKind.FACE, decision, camera, detail)
         return decision
 
@@ -135,11 +134,11 @@ class GateController:
         view = self.view()
         return self.faces is not None and view is not None and CredentialKind.FACE in view.accepted
 
-    def _face_decision(self, probe: np.ndarray, now: datetime) -> tuple[Decision, dict[str, Any]]:
+    def _face_decision(self, probe: Probe, now: datetime) -> tuple[Decision, dict[str, Any]]:
         assert self.faces is not None
         claimed = self._pending_person(now)
         match = self.faces.match(self.cache, probe, claimed)
-        detail = {"face": match.outcome.value, "score": round(match.score, 2)}
+        detail = {"face": match.outcome.value, "score": round(match.score, 2), "covered": probe.covered}
         lookup = self.faces.lookups.get(match.person_id) if match.person_id is not None else None
         if match.outcome is Outcome.ACCEPT and lookup is not None:
             return self._decide(CredentialKind.FACE, lookup, now), detail

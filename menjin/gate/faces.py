@@ -12,7 +12,7 @@ import numpy as np
 
 from menjin.domain.register import CredentialKind
 from menjin.face.gallery import Gallery
-from menjin.face.match import FaceIndex, Match, Outcome
+from menjin.face.match import FaceIndex, Match, Outcome, Probe
 from menjin.face.recognise import FaceStats
 from menjin.face.thresholds import STANDARD, Level
 from menjin.gate.cache import Cache
@@ -52,7 +52,7 @@ class GateFaces:
             self._built_from = faces
         return self.index
 
-    def match(self, cache: Cache, probe: np.ndarray, claimed_person: int | None) -> Match:
+    def match(self, cache: Cache, probe: Probe, claimed_person: int | None) -> Match:
         """Identify, or verify 1:1 when another credential already named the person (face + card)."""
         index = self.refresh(cache)
         if claimed_person is None:

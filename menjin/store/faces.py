@@ -289,7 +289,7 @@ class FaceRecords:
             s.execute(
                 update(GateDevice)
                 .where(GateDevice.community_id == community_id)
-                .values(synced=None, built_from=None)
+                .values(synced=None, built_from=-1)
             )
         self._rotate(s, kek, now)
         receipt = FaceDeletion(

@@ -117,7 +117,7 @@ class FleetHub:
             "at": beat.at.isoformat(),
         }
         sync = sync_for(s, gate, beat.cache_version, now, self.faces)
-        if sync is None and device.built_from is not None:
+        if sync is None:
             # The gate holds what the register said at `built_from`: withdrawn faces are gone from it.
             confirm_gate_deletions(s, community_id, gate_id, device.built_from, now)
         return SyncEnvelope(sync=sync) if sync is not None else None

@@ -57,6 +57,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "live.sim.gate": ("门禁", "Gate"),
     "live.sim.card": ("住户刷卡", "A resident's card"),
     "live.sim.stranger": ("陌生卡", "An unknown card"),
+    "live.sim.face": ("住户刷脸（已同意）", "A resident's face (consented)"),
+    "live.sim.photo": ("有人举着住户的照片", "Someone holds up a resident's photo"),
     "live.sim.prop": ("用雪把门撑开", "Prop the door open with snow"),
     "live.sim.close": ("关门", "Close the door"),
     "live.sim.fire": ("火警", "Fire alarm"),

@@ -3,12 +3,14 @@ unlock with a mandatory reason, and — in the demo — buttons that act out wha
 
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
 from menjin.domain.permissions import Permission
 from menjin.domain.register import CredentialKind, GateMode
+from menjin.gate.controller import GateController
 from menjin.link.messages import CommandKind
 from menjin.server.auth import Svc
 from menjin.server.fleet.sync import board
@@ -21,7 +23,7 @@ router = APIRouter(include_in_schema=False)
 Watcher = Annotated[Viewer, Depends(needs(Permission.REGISTER_READ))]
 Commander = Annotated[Viewer, Depends(needs(Permission.GATES_COMMAND))]
 Simulator = Annotated[Viewer, Depends(needs(Permission.REGISTER_WRITE))]
-SIM_ACTIONS = ("card", "stranger", "prop", "close", "fire", "reset")
+SIM_ACTIONS = ("card", "stranger", "face", "photo", "prop", "close", "fire", "reset")
 
 
 @router.get("/live")
@@ -97,6 +99,8 @@ def simulate(request: Request, viewer: Simulator, svc: Svc, form: Form) -> Respo
                     or card
                 )
         controller.on_read(CredentialKind.CARD, card)
+    elif action in ("face", "photo"):
+        _show_face(runtime.controller, action == "face")
     elif action in ("prop", "close"):
         controller.on_input("contact", action == "prop")
     elif action == "fire":
@@ -114,3 +118,15 @@ def simulate(request: Request, viewer: Simulator, svc: Svc, form: Form) -> Respo
                 viewer.actor, gate_id, CommandKind.RESET_EVACUATION, "演示：消防复位 / demo reset"
             )
     return see_other("/live")
+
+
+def _show_face(controller: GateController, live: bool) -> None:
+    """A volunteer resident in front of the camera, or someone holding up a print of their photo."""
+    from menjin.gate.drivers.camera import SimCamera
+    from menjin.sim import faces
+
+    person = faces.volunteers(1)[0]
+    rng = np.random.default_rng()
+    camera = SimCamera()
+    camera.start(lambda attempt: controller.on_face(attempt, camera))
+    camera.show(faces.live(person, rng) if live else faces.held_photo(person, rng))

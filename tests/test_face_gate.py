@@ -1,0 +1,147 @@
+"""Face at a gate, end to end over the real codec: residents enrolled at the office from real photos,
+a simulated camera in front of the gate, and a withdrawal that must leave no trace anywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from menjin.domain.access import PROMPTS, Reason
+from menjin.domain.register import CredentialKind
+from menjin.gate.drivers.camera import SimCamera
+from menjin.security.gate_faces import seal
+from menjin.server.fleet.faces import gate_key
+from menjin.services import Services
+from menjin.sim import faces as sim_faces
+from menjin.sim.sample import create_sample
+from menjin.sim.yard import Clock, Yard
+from menjin.store import register as rg
+from menjin.store.communities import system_actor
+from menjin.store.tables import Credential, Gate, GateEvent, Person
+
+T0 = datetime(2026, 12, 1, 0, 30, tzinfo=UTC)
+ENROLLED = 7  # the gallery needs a few people for its statistics (gallery.MIN_OTHERS)
+
+pytestmark = pytest.mark.usefixtures("face_photos", "engine_once")
+
+
+@pytest.fixture
+def residents(services: Services) -> list[int]:
+    """Residents of the sample community, each enrolled with the face of one person in faces94."""
+    with services.db.transaction() as s:
+        community, _ = create_sample(services, s)
+    return [person_id for person_id, _ in sim_faces.add_volunteers(services, community.id, ENROLLED)]
+
+
+@pytest.fixture
+def yard(services: Services, residents: list[int], tmp_path: Path) -> Iterator[Yard]:
+    with services.db.transaction() as s:
+        community_id = s.get_one(Person, residents[0]).community_id
+    yard = Yard.open(services, community_id, tmp_path / "gates", Clock(T0))
+    yield yard
+    yard.close()
+
+
+def camera_at(yard: Yard, gate: str) -> SimCamera:
+    camera = SimCamera()
+    camera.start(lambda attempt: yard.gates[gate].on_face(attempt, camera))
+    return camera
+
+
+def test_an_enrolled_face_opens_and_a_held_up_photo_never_does(yard: Yard) -> None:
+    camera, rng = camera_at(yard, "S1"), np.random.default_rng(4)
+    people = sim_faces.volunteers(ENROLLED + 2)
+    for person in people[:3]:
+        camera.show(sim_faces.live(person, rng))
+        assert camera.feedbacks[-1] == (True, PROMPTS[Reason.GRANTED][0])
+        yard.run(6)  # the door relocks
+    for person in people[:3]:
+        for kind in ("print", "screen"):
+            camera.show(sim_faces.held_photo(person, rng, kind))
+            assert camera.feedbacks[-1] == (False, PROMPTS[Reason.FACE_NOT_LIVE][0])
+    camera.show(sim_faces.live(people[-1], rng))  # a stranger: never enrolled
+    assert camera.feedbacks[-1][0] is False
+    assert yard.relays["S1"].changes == 6  # three openings, three relocks: nothing else opened
+    yard.run(15)
+    with yard.services.db.transaction() as s:
+        faces = s.scalars(select(GateEvent).where(GateEvent.method == CredentialKind.FACE.value)).all()
+        assert [e.granted for e in faces] == [True] * 3 + [False] * 7
+        assert {e.reason for e in faces if not e.granted} >= {Reason.FACE_NOT_LIVE.value}
+    telemetry = yard.gates["S1"].faces.stats.telemetry()
+    assert telemetry["face_acquire_rate"] == pytest.approx(4 / 10)  # photos are not acquired faces
+    assert telemetry["face_match_rate"] == pytest.approx(3 / 4)
+
+
+def test_face_and_card_verifies_the_card_holder(yard: Yard, residents: list[int]) -> None:
+    gate = yard.gates["S1"]
+    with yard.services.db.transaction() as s:
+        card = s.scalar(
+            select(Credential.lookup).where(Credential.person_id == residents[0], Credential.kind == "card")
+        )
+        south = s.scalar(select(Gate).where(Gate.code == "S1"))
+        yard.services.register.update(
+            s, system_actor(south.community_id), rg.GATES, south.id, {"auth_mode": "face+card"}
+        )
+    yard.hub.push_sync(south.community_id)
+    camera, rng = camera_at(yard, "S1"), np.random.default_rng(9)
+    people = sim_faces.volunteers(ENROLLED)
+    assert not gate.on_read(CredentialKind.CARD, card).granted  # the card alone asks for the face
+    camera.show(sim_faces.live(people[1], rng))  # someone else's face
+    assert camera.feedbacks[-1][0] is False
+    assert not gate.on_read(CredentialKind.CARD, card).granted
+    camera.show(sim_faces.live(people[0], rng))  # the card holder's own face
+    assert camera.feedbacks[-1] == (True, PROMPTS[Reason.GRANTED][0])
+
+
+def test_withdrawal_reaches_every_gate_and_leaves_no_trace(
+    yard: Yard, residents: list[int], services: Services, tmp_path: Path
+) -> None:
+    leaver = residents[0]
+    with services.db.transaction() as s:
+        rows = services.faces.gallery_rows(s, yard.community_id)
+        credential = s.scalar(
+            select(Credential.id).where(Credential.person_id == leaver, Credential.kind == "face")
+        )
+    kinds = np.array(rows.kinds)[rows.person_ids == leaver]
+    mine = rows.templates[rows.person_ids == leaver][
+        np.argsort(kinds != "plain", kind="stable")
+    ]  # plain first
+    traces = [mine.astype("<f4").tobytes()[:64], mine.astype("<f2").tobytes()[:64]]
+    face_gates = ("S1", "N1")  # the vehicle and e-bike gates take no faces, and hold none
+    for gate in face_gates:
+        sealed = seal(gate_key(services.keys, yard.code, gate, 0), credential, mine)
+        traces += [sealed[:48].encode()]
+    assert all(credential in yard.gates[gate].cache.faces() for gate in face_gates)
+    assert not yard.gates["V1"].cache.faces()
+
+    assert found_in(tmp_path / "gates", traces)  # the search does find a face that is there
+    receipt = services.faces.withdraw(system_actor(yard.community_id, "office"), leaver)
+    yard.hub.push_sync(yard.community_id)
+    yard.run(25)  # heartbeats: each gate reports the version it now holds
+    assert not any(credential in g.cache.faces() for g in yard.gates.values())
+    with services.db.transaction() as s:
+        places = services.faces.receipt(s, system_actor(yard.community_id), receipt.id).places
+        assert {p.place for p in places} >= {"gate S1", "gate N1"}
+        assert all(p.erased_at is not None for p in places), [(p.place, p.erased_at) for p in places]
+    camera, rng = camera_at(yard, "S1"), np.random.default_rng(2)
+    camera.show(sim_faces.live(sim_faces.volunteers(1)[0], rng))
+    assert camera.feedbacks[-1][0] is False
+    for gate in yard.gates.values():
+        gate.cache.close()
+        gate.outbox.close()
+    assert not found_in(tmp_path, traces)
+
+
+def found_in(directory: Path, traces: list[bytes]) -> list[tuple[str, bytes]]:
+    return [
+        (str(path), trace)
+        for path in directory.rglob("*")
+        if path.is_file()
+        for trace in traces
+        if trace in path.read_bytes()
+    ]
