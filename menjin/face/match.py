@@ -15,7 +15,7 @@ from enum import StrEnum
 import numpy as np
 
 from menjin.face.gallery import Gallery
-from menjin.face.thresholds import Level
+from menjin.face.thresholds import COVERED_MARGIN, Level
 
 
 class Outcome(StrEnum):
@@ -37,6 +37,10 @@ class Match:
     outcome: Outcome
     person_id: int | None
     score: float
+
+
+def _margin(probe: Probe) -> float:
+    return COVERED_MARGIN if probe.covered else 0.0
 
 
 def outcome(score: float, accept: float, second_factor: float) -> Outcome:
@@ -68,7 +72,7 @@ class FaceIndex:
             rows = np.arange(len(gallery))
             scores = gallery.scores(probe.vector, rows, gallery.templates @ probe.vector)
             np.maximum.at(best, np.searchsorted(self.people, gallery.person_ids), scores)
-        return best
+        return best - _margin(probe)
 
     def identify(self, probe: Probe, level: Level) -> Match:
         """Open-set 1:N: who is this, if anyone enrolled? Uses the level's identification thresholds."""
@@ -79,8 +83,8 @@ class FaceIndex:
         )
         if not hits:
             return Match(Outcome.REJECT, None, float("-inf"))
-        best = hits[0]
-        return Match(outcome(best.score, level.identify, level.second_factor), best.person_id, best.score)
+        best, score = hits[0], hits[0].score - _margin(probe)
+        return Match(outcome(score, level.identify, level.second_factor), best.person_id, score)
 
     def verify(self, probe: Probe, person_id: int, level: Level) -> Match:
         """1:1 against a claimed person (face + card, face + PIN)."""
@@ -89,5 +93,5 @@ class FaceIndex:
             for gallery in self.galleries(probe.covered)
             if (hit := gallery.verify(probe.vector, person_id))
         ]
-        score = max((hit.score for hit in hits), default=float("-inf"))
+        score = max((hit.score for hit in hits), default=float("-inf")) - _margin(probe)
         return Match(outcome(score, level.accept, level.second_factor), person_id, score)

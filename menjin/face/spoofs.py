@@ -12,6 +12,7 @@ tilts. Used by tests, the evaluation and the simulated camera.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import cv2
 import numpy as np
@@ -21,13 +22,6 @@ from menjin.face.detect import detect
 ATTACK_KINDS = ("print", "print-cutout", "screen")
 WIDTH, HEIGHT = 640, 480
 FOCAL = 690.0  # pixels: a 640-pixel camera with a ~50° horizontal field of view
-_RAYS = np.stack(
-    [
-        *np.meshgrid(np.arange(WIDTH, dtype=np.float64), np.arange(HEIGHT, dtype=np.float64)),
-        np.ones((HEIGHT, WIDTH)),
-    ],
-    axis=-1,
-)
 
 
 def still_photo_attack(
@@ -36,12 +30,12 @@ def still_photo_attack(
     """`frames` camera frames of `photo_bgr` presented as a hand-held print, a cut-out print or a screen."""
     if kind not in ATTACK_KINDS:
         raise ValueError(f"unknown attack kind {kind!r}; one of {ATTACK_KINDS}")
-    eye_mid, iod = _face_geometry(photo_bgr)
+    eye_mid, iod, box = _face_geometry(photo_bgr)
     camera = _Camera(rng)
     if kind == "screen":
-        sheet, alpha = _screen_content(photo_bgr, rng)
+        sheet, alpha, eye_mid = _screen_content(photo_bgr, eye_mid, rng)
     else:
-        sheet, alpha, eye_mid = _print_content(photo_bgr, eye_mid, iod, rng, cutout=kind == "print-cutout")
+        sheet, alpha, eye_mid = _print_content(photo_bgr, eye_mid, box, rng, cutout=kind == "print-cutout")
     scale = rng.uniform(50, 120) / iod
     pose = _Pose(
         yaw=np.radians(rng.uniform(-12, 12)),
@@ -76,7 +70,7 @@ def still_photo_attack(
 
 def live_sequence(frames_bgr: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
     """Consecutive real frames of one person placed like an attack, with a small natural head drift."""
-    eye_mid, iod = _face_geometry(frames_bgr[0])
+    eye_mid, iod, _ = _face_geometry(frames_bgr[0])
     scale = rng.uniform(50, 120) / iod
     camera = _Camera(rng)
     height, width = frames_bgr[0].shape[:2]
@@ -97,13 +91,19 @@ def live_sequence(frames_bgr: list[np.ndarray], rng: np.random.Generator) -> lis
     return out
 
 
-def _face_geometry(image: np.ndarray) -> tuple[np.ndarray, float]:
-    """Eye midpoint and inter-ocular distance of the photo's largest face (a centred guess if none)."""
-    faces = detect(image)
-    if faces:
-        return faces[0].landmarks[:2].mean(axis=0).astype(np.float64), faces[0].size
+def _face_geometry(image: np.ndarray) -> tuple[np.ndarray, float, tuple[float, float, float, float]]:
+    """Eye midpoint, inter-ocular distance and box of the photo's subject: the face nearest its centre
+    (portraits are centred; others may be cut by the edge), or a centred guess if none is found."""
     height, width = image.shape[:2]
-    return np.array([width / 2, height * 0.42]), width * 0.28
+    faces = detect(image)
+    if not faces:
+        return (
+            np.array([width / 2, height * 0.42]),
+            width * 0.28,
+            (width * 0.2, height * 0.2, width * 0.6, height * 0.7),
+        )
+    subject = min(faces, key=lambda f: float(np.linalg.norm(f.centre - (width / 2, height / 2))))
+    return subject.landmarks[:2].mean(axis=0).astype(np.float64), subject.size, subject.box
 
 
 class _Camera:
@@ -126,8 +126,8 @@ class _Camera:
         image = image * rng.normal(1.0, 0.03) + rng.normal(0, 2)
         image = cv2.GaussianBlur(image, (0, 0), self.defocus)
         half = rng.uniform(0.0, 1.0) * np.array([np.cos(angle := rng.uniform(0, np.pi)), np.sin(angle)])
-        kernel = np.zeros((9, 9), np.float32)
-        cv2.line(kernel, tuple(np.round(4 - half).astype(int)), tuple(np.round(4 + half).astype(int)), 1.0, 1)
+        kernel = np.zeros((5, 5), np.float32)
+        cv2.line(kernel, tuple(np.round(2 - half).astype(int)), tuple(np.round(2 + half).astype(int)), 1.0, 1)
         image = cv2.filter2D(image, -1, kernel / kernel.sum())
         sigma = self.noise * np.sqrt(0.5 + np.clip(image, 0, 255) / 255)
         image = image + rng.standard_normal(image.shape, np.float32) * sigma
@@ -159,6 +159,13 @@ class _Pose:
         )
 
 
+@cache
+def _pixels() -> np.ndarray:
+    """Every camera pixel as (x, y, 1): the rays `_cast` follows (made once, on first use)."""
+    xs, ys = np.meshgrid(np.arange(WIDTH, dtype=np.float64), np.arange(HEIGHT, dtype=np.float64))
+    return np.stack([xs, ys, np.ones_like(xs)], axis=-1)
+
+
 def _cast(pose: _Pose, anchor: np.ndarray, curvature: float) -> tuple[np.ndarray, np.ndarray]:
     """Where each camera pixel's ray meets the sheet, in sheet coordinates (camera pixels at unit depth).
 
@@ -175,7 +182,7 @@ def _cast(pose: _Pose, anchor: np.ndarray, curvature: float) -> tuple[np.ndarray
     )
     centre = np.array([anchor[0] + pose.shift[0], anchor[1] + pose.shift[1]])
     to_ray = np.linalg.inv(np.array([[FOCAL, 0, centre[0]], [0, FOCAL, centre[1]], [0, 0, 1]]))
-    d = _RAYS @ (rotation.T @ to_ray).T  # ray directions in the sheet's frame
+    d = _pixels() @ (rotation.T @ to_ray).T  # ray directions in the sheet's frame
     o = rotation.T @ -np.array([0.0, 0.0, FOCAL * pose.depth])  # the camera in the sheet's frame
     dx, dy, dz = d[..., 0], d[..., 1], d[..., 2]
     b = 2 * curvature * (o[0] * dx + o[2] * dz) - 2 * dz
@@ -193,7 +200,11 @@ def _cast(pose: _Pose, anchor: np.ndarray, curvature: float) -> tuple[np.ndarray
 
 
 def _print_content(
-    photo: np.ndarray, eye_mid: np.ndarray, iod: float, rng: np.random.Generator, cutout: bool
+    photo: np.ndarray,
+    eye_mid: np.ndarray,
+    box: tuple[float, float, float, float],
+    rng: np.random.Generator,
+    cutout: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The photo as printed (flatter contrast, lifted blacks, tint, paper fibres), its outline, its eyes."""
     image = photo.astype(np.float32)
@@ -207,8 +218,10 @@ def _print_content(
     height, width = image.shape[:2]
     if cutout:  # cut along the face outline with scissors
         alpha = np.zeros((height, width), np.float32)
-        centre = (round(eye_mid[0]), round(eye_mid[1] + 0.45 * iod))
-        cv2.ellipse(alpha, centre, (round(1.25 * iod), round(1.75 * iod)), 0, 0, 360, 1.0, -1)
+        x, y, w, h = box
+        cv2.ellipse(
+            alpha, (round(x + w / 2), round(y + h / 2)), (round(0.6 * w), round(0.6 * h)), 0, 0, 360, 1.0, -1
+        )
         return image, alpha, eye_mid
     margin = round(0.06 * max(height, width))
     paper = np.full((height + 2 * margin, width + 2 * margin, 3), rng.uniform(200, 240), np.float32)
@@ -216,12 +229,19 @@ def _print_content(
     return paper, np.ones(paper.shape[:2], np.float32), eye_mid + margin
 
 
-def _screen_content(photo: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """The photo on a phone screen: emissive gamma, a bluish white point, brighter than the room."""
+def _screen_content(
+    photo: np.ndarray, eye_mid: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The photo on a phone screen (emissive gamma, a bluish white point, brighter than the room) inside its
+    black bezel, and where its eyes now are."""
     image = 255 * (photo.astype(np.float32) / 255) ** rng.uniform(0.75, 1.3)
     image *= np.array([rng.uniform(1.02, 1.12), 1.0, rng.uniform(0.88, 0.98)], np.float32)
     image = image * rng.uniform(1.0, 1.2) + rng.uniform(0, 15)
-    return image, np.ones(photo.shape[:2], np.float32)
+    height, width = photo.shape[:2]
+    bezel = round(rng.uniform(0.04, 0.08) * max(height, width))
+    phone = np.full((height + 2 * bezel, width + 2 * bezel, 3), rng.uniform(8, 25), np.float32)
+    phone[bezel:-bezel, bezel:-bezel] = image
+    return phone, np.ones(phone.shape[:2], np.float32), eye_mid + bezel
 
 
 def _pixel_grid(cycles: np.ndarray, contrast: float, blur: float) -> np.ndarray:
@@ -240,5 +260,5 @@ def _glare(glare: tuple[float, np.ndarray, float], pose: _Pose) -> np.ndarray:
     strength, where, size = glare
     cx = WIDTH * (0.5 + where[0]) + 2 * FOCAL * pose.yaw
     cy = HEIGHT * (0.5 + where[1]) - 2 * FOCAL * pose.pitch
-    distance2 = (_RAYS[..., 0] - cx) ** 2 + (_RAYS[..., 1] - cy) ** 2
+    distance2 = (_pixels()[..., 0] - cx) ** 2 + (_pixels()[..., 1] - cy) ** 2
     return (255 * strength * np.exp(-distance2 / (2 * (size * WIDTH / 2) ** 2))).astype(np.float32)
