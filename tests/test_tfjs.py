@@ -11,12 +11,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import service_missing
 
 from menjin.face.detect import detect
 from menjin.face.human_models import face_crop, models_dir
 from menjin.face.tfjs import OPS, GraphModel, UnsupportedModel
+from menjin.sim.faces import PHOTOS
 
-FACES94 = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces" / "faces94"
+FACES94 = PHOTOS
 rng = np.random.default_rng(3)
 
 
@@ -241,10 +243,10 @@ def mobilefacenet() -> GraphModel:
     try:
         return GraphModel(models_dir() / "mobilefacenet.json")
     except FileNotFoundError as missing:
-        pytest.skip(str(missing))
+        service_missing("the human-models package (`make test` installs it)", missing)
 
 
-@pytest.mark.skipif(not FACES94.is_dir(), reason=f"face photos not found at {FACES94}")
+@pytest.mark.usefixtures("face_photos")
 def test_real_mobilefacenet_on_faces94() -> None:
     """Runs and tells two frontal faces94 people apart (on LFW it is near chance: see bench/embedders.py)."""
     model = mobilefacenet()
