@@ -4,8 +4,9 @@ Each face is aligned by its landmarks, registered to the middle frame by a homog
 low-noise template; the optical flow from the template to each frame, less the smooth quadratic warp that
 best explains it (a tilted or flexed sheet), is what a plane cannot do (blinks, speech, expression, 3-D
 parallax), and its 90th percentile over eyes, nose and mouth must reach THRESHOLD. Screens are also refused
-by the moiré of their pixel grid (peaks in the face's spectrum), and what the flow cannot judge (a face too
-small, cut by the frame's edge, washed out by glare, or not one face throughout) is refused, not guessed.
+by the moiré of their pixel grid (peaks in the face's spectrum); background that shows through a cut-out
+and keeps still with the room is left out; and what the flow cannot judge (a face too small, cut by the
+frame's edge, washed out by glare, or not one face throughout) is refused, not guessed.
 
 A face held perfectly still for the whole attempt looks exactly like a photo and is refused too: liveness
 failure is never a lock-out, the gate offers card, PIN or QR. The caller passes only the frames in which
@@ -25,7 +26,7 @@ from menjin.face.detect import Detection
 
 MIN_FRAMES = 3
 MIN_IOD = 40.0  # pixels: smaller faces were not evaluated, and their flow noise alone could pass for motion
-THRESHOLD = 1.1  # non-rigid motion, % of the inter-ocular distance: 1.2 × the worst of 3,400 attacks
+THRESHOLD = 1.1  # % of the inter-ocular distance; attacks: 99.9th percentile 0.83, worst 0.97 of 3,400
 MOIRE_LIMIT = 4.6  # amplitude of the strongest spectral peak over the spectrum around it
 
 _SIZE = 96  # the aligned face crop; landmarks land on _TEMPLATE, eyes 36 px apart
@@ -37,8 +38,10 @@ _FACE = (_U / 0.75) ** 2 + (_V / 0.92) ** 2 < 1
 _INNER = _FACE & (np.abs(_U) < 0.55) & (_V > -0.55) & (_V < 0.65)  # eyes, nose, mouth
 _BASIS = np.stack([np.ones_like(_U), _U, _V, _U * _U, _U * _V, _V * _V], axis=-1)
 _SAMPLES = _FACE & (_Y % 2 == 0) & (_X % 2 == 0)
-_FACE_MASK = _FACE.astype(np.uint8)
+_INNER_MASK = _INNER.astype(np.uint8)
 _CORNERS = np.array([[[0, 0], [_SIZE, 0], [0, _SIZE], [_SIZE, _SIZE]]], np.float64)
+_NEAR = np.ones((7, 7), np.uint8)  # flow near a clipped or still pixel is spoilt too
+_FAR = np.ones((19, 19), np.uint8)
 _FACE_CORNERS = np.array([[[12, 12], [84, 12], [12, 100], [84, 100]]], np.float64)  # _FACE's bounds
 
 
@@ -48,8 +51,16 @@ class Liveness:
 
     live: bool
     score: float
-    # live, still-image, screen, over-exposed, too-few-frames, face-too-small, face-at-edge, not-one-face
+    # live, still-image, screen, over-exposed, cut-out, too-few-frames, face-too-small, face-at-edge,
+    # not-one-face
     reason: str
+
+
+@dataclass(frozen=True)
+class _Face:
+    crop: np.ndarray  # aligned, contrast-normalised grey face
+    clipped: np.ndarray  # 1 where the frame was clipped white
+    to_crop: np.ndarray  # 3×3: frame pixels → crop pixels
 
 
 def assess(frames: Sequence[np.ndarray], detections: Sequence[Detection]) -> Liveness:
@@ -67,9 +78,9 @@ def assess(frames: Sequence[np.ndarray], detections: Sequence[Detection]) -> Liv
     faces = [_aligned(f, d) for f, d in zip(frames, detections, strict=True)]
     if any(face is None for face in faces):
         return Liveness(False, 0.0, "face-at-edge")
-    score, washed_out = _non_rigid_motion(faces)
-    if washed_out:
-        return Liveness(False, score, "over-exposed")
+    score, unclear = _non_rigid_motion(faces)
+    if unclear:
+        return Liveness(False, score, unclear)
     return Liveness(score >= THRESHOLD, score, "live" if score >= THRESHOLD else "still-image")
 
 
@@ -86,10 +97,9 @@ def _one_track(detections: Sequence[Detection]) -> bool:
     return True
 
 
-def _aligned(frame: np.ndarray, detection: Detection) -> tuple[np.ndarray, np.ndarray] | None:
-    """The face as a grey _SIZE² crop with its landmarks on _TEMPLATE, contrast-normalised locally, and
-    where it is clipped white; None if the face runs off the frame (the frame's edge would stand still
-    while the face moves, which looks like motion).
+def _aligned(frame: np.ndarray, detection: Detection) -> _Face | None:
+    """The face as a grey _SIZE² crop with its landmarks on _TEMPLATE, contrast-normalised locally; None if
+    the face runs off the frame (the frame's edge would stand still while the face moves: like motion).
 
     The crop is blurred before it is shrunk (no aliasing), and local normalisation makes the flow indifferent
     to exposure, print contrast and a sheet's changing shading; clipped pixels have lost their texture.
@@ -100,6 +110,7 @@ def _aligned(frame: np.ndarray, detection: Detection) -> tuple[np.ndarray, np.nd
     face = cv2.transform(_FACE_CORNERS, inverse)[0]
     if face.min() < 0 or face[:, 0].max() > width or face[:, 1].max() > height:
         return None
+    to_crop = np.vstack([m, [0.0, 0.0, 1.0]])
     corners = cv2.transform(_CORNERS, inverse)[0]
     x0, y0 = np.clip(np.floor(corners.min(axis=0)).astype(int) - 4, 0, None)
     x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + 4
@@ -113,7 +124,7 @@ def _aligned(frame: np.ndarray, detection: Detection) -> tuple[np.ndarray, np.nd
     clipped = cv2.warpAffine((brightest >= 250).view(np.uint8), m, (_SIZE, _SIZE), flags=cv2.INTER_NEAREST)
     detail = crop - cv2.GaussianBlur(crop, (0, 0), 5)
     contrast = np.sqrt(cv2.GaussianBlur(detail * detail, (0, 0), 5)) + 4
-    return np.clip(detail / contrast * 50 + 128, 0, 255).astype(np.uint8), clipped
+    return _Face(np.clip(detail / contrast * 50 + 128, 0, 255).astype(np.uint8), clipped, to_crop)
 
 
 def _similarity(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
@@ -127,33 +138,45 @@ def _similarity(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, flo
     return np.hstack([scale * rotation, (target_mean - scale * rotation @ source_mean)[:, None]]), scale
 
 
-def _non_rigid_motion(faces: Sequence[tuple[np.ndarray, np.ndarray] | None]) -> tuple[float, bool]:
+def _non_rigid_motion(faces: Sequence[_Face]) -> tuple[float, str | None]:
     """The worst frame's 90th-percentile flow off the template once a smooth warp is taken out (% of IOD),
-    and whether clipping (glare, strong light) left too little of the inner face to tell."""
-    reference = faces[len(faces) // 2][0]
-    registered, clipped = [], np.zeros((_SIZE, _SIZE), np.uint8)
-    for crop, white in faces:
-        h = np.eye(3) if crop is reference else _homography(reference, crop)
-        registered.append(
-            cv2.warpPerspective(
-                crop, h, (_SIZE, _SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-            )
-        )
-        clipped |= cv2.warpPerspective(white, h, (_SIZE, _SIZE), flags=cv2.INTER_NEAREST)
-    usable = _INNER & (cv2.dilate(clipped, np.ones((7, 7), np.uint8)) == 0)
+    or why the inner face cannot be judged: clipped white (glare, strong light), or part of it standing
+    still with the room while the face moves (a photo cut along or across the face and held up)."""
+    reference = faces[len(faces) // 2]
+    size = (_SIZE, _SIZE)
+    registered, with_room, clipped = [], [], np.zeros(size, np.uint8)
+    for face in faces:
+        h = np.eye(3) if face is reference else _homography(reference.crop, face.crop)
+        registered.append(cv2.warpPerspective(face.crop, h, size, borderMode=cv2.BORDER_REPLICATE))
+        clipped |= cv2.warpPerspective(face.clipped, h, size, flags=cv2.INTER_NEAREST)
+        as_room = reference.to_crop @ np.linalg.inv(face.to_crop)  # as if the face stood still in the room
+        with_room.append(cv2.warpPerspective(face.crop, as_room, size, borderMode=cv2.BORDER_REPLICATE))
+    usable = _INNER & (cv2.dilate(clipped, _NEAR) == 0)
     if usable.sum() < 0.35 * _INNER.sum():
-        return 0.0, True
+        return 0.0, "over-exposed"
+    spread_with_face = cv2.blur(np.std(registered, axis=0), (5, 5))
+    spread_with_room = cv2.blur(np.std(with_room, axis=0), (5, 5))
+    still = (spread_with_room < 0.7 * spread_with_face).view(
+        np.uint8
+    )  # steadier in the room than on the face
+    still = cv2.morphologyEx(still, cv2.MORPH_OPEN, _NEAR)  # patches of background, not specks of noise
+    usable &= cv2.dilate(still, _FAR) == 0  # the flow's window spreads a layer's edge this far
+    room = cv2.dilate(still, _NEAR) > 0
+    if usable.sum() < 0.35 * _INNER.sum():
+        return 0.0, "cut-out"
     template = np.mean(registered, axis=0).astype(np.uint8)
     worst = 0.0
     for crop in registered:
+        crop[room] = template[room]  # the room's motion must not spill into the face's flow
         flow = cv2.calcOpticalFlowFarneback(template, crop, None, 0.5, 2, 9, 3, 5, 1.1, 0)
-        worst = max(worst, float(np.percentile(_off_smooth(flow)[usable], 90)))
-    return 100 * worst / _IOD, False
+        off = np.linalg.norm(flow - _smooth_part(flow), axis=-1)
+        worst = max(worst, float(np.percentile(off[usable], 90)))
+    return 100 * worst / _IOD, None
 
 
 def _homography(reference: np.ndarray, crop: np.ndarray) -> np.ndarray:
     """The plane motion taking crop onto reference, from corners tracked in the face (identity if unsure)."""
-    corners = cv2.goodFeaturesToTrack(reference, 80, 0.01, 4, mask=_FACE_MASK)
+    corners = cv2.goodFeaturesToTrack(reference, 80, 0.01, 4, mask=_INNER_MASK)
     if corners is None or len(corners) < 8:
         return np.eye(3)
     moved, found, _ = cv2.calcOpticalFlowPyrLK(reference, crop, corners, None, winSize=(13, 13), maxLevel=3)
@@ -164,8 +187,8 @@ def _homography(reference: np.ndarray, crop: np.ndarray) -> np.ndarray:
     return np.eye(3) if h is None else h
 
 
-def _off_smooth(flow: np.ndarray) -> np.ndarray:
-    """Per-pixel length of the flow left over by the quadratic warp that fits the face best (robust IRLS)."""
+def _smooth_part(flow: np.ndarray) -> np.ndarray:
+    """The quadratic warp that explains the flow over the face best (robust IRLS): a tilted, flexed sheet."""
     samples, basis = flow[_SAMPLES], _BASIS[_SAMPLES]
     weights = np.ones(len(samples), np.float32)
     for _ in range(4):
@@ -174,7 +197,7 @@ def _off_smooth(flow: np.ndarray) -> np.ndarray:
         residual = np.linalg.norm(samples - basis @ coef, axis=1)
         scale = max(float(np.median(residual)) * 1.5, 0.02)
         weights = 1 / np.maximum(1, residual / scale)
-    return np.linalg.norm(flow - _BASIS @ coef, axis=-1)
+    return _BASIS @ coef
 
 
 def _moire(frame: np.ndarray, detection: Detection) -> float:
