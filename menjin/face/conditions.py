@@ -100,4 +100,3 @@ CONDITIONS: dict[str, Condition] = {
     "blur": blur,
     "noise": noise,
 }
-COVERED = ("scarf", "mask")

@@ -25,7 +25,6 @@ MIN_OTHERS = 5
 class Hit:
     person_id: int
     score: float
-    cosine: float
 
 
 class Gallery:
@@ -86,7 +85,7 @@ class Gallery:
         for row, score in zip(rows, scored, strict=True):
             person = int(self.person_ids[row])
             if person not in best or score > best[person].score:
-                best[person] = Hit(person, float(score), float(cosines[row]))
+                best[person] = Hit(person, float(score))
         return sorted(best.values(), key=lambda hit: hit.score, reverse=True)[:top]
 
     def verify(self, probe: np.ndarray, person_id: int) -> Hit | None:
@@ -97,4 +96,4 @@ class Gallery:
         cosines = self.templates[rows] @ probe
         scored = self.scores(probe, rows, cosines)
         best = int(np.argmax(scored))
-        return Hit(person_id, float(scored[best]), float(cosines[best]))
+        return Hit(person_id, float(scored[best]))
