@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import func, select
 
+from menjin.cli_common import call_server, err, fail, out
 from menjin.cli_face import face_app
 from menjin.config import Settings
 from menjin.domain.register import AccountRole, CredentialKind
@@ -31,8 +31,6 @@ audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(face_app, name="face")
-out = Console()
-err = Console(stderr=True)
 
 DataDir = Annotated[Path | None, typer.Option(help="Data directory (default $MENJIN_DATA_DIR or ./var).")]
 CommunityCode = Annotated[
@@ -49,17 +47,12 @@ def _community(svc: Services, code: str | None) -> Community:
         query = select(Community).order_by(Community.id)
         rows = list(s.scalars(query.where(Community.code == code) if code else query))
     if not rows:
-        _fail(
+        fail(
             f"没有小区 {code or ''}；先运行 menjin init / no community {code or ''}: run `menjin init` first"
         )
     if len(rows) > 1:
-        _fail("有多个小区，请用 --community 指定 / several communities: choose one with --community")
+        fail("有多个小区，请用 --community 指定 / several communities: choose one with --community")
     return rows[0]
-
-
-def _fail(message: str) -> NoReturn:
-    out.print(f"[red]{message}[/red]")
-    raise typer.Exit(1)
 
 
 def _show_password(username: str, password: str) -> None:
@@ -89,7 +82,7 @@ def init(
             else:
                 community, password = create_community(s, svc.audit, code, name, admin_username=admin)
     except RegisterError as exc:
-        _fail(f"{exc.zh} / {exc.en}")
+        fail(f"{exc.zh} / {exc.en}")
     out.print(
         f"小区 / community [bold]{community.name}[/bold] ({community.code}) ready in {svc.settings.data_dir}"
     )
@@ -128,7 +121,7 @@ def _serve(
     from menjin.server.link_runtime import ServerLink
 
     if broker not in ("embedded", "external"):
-        _fail("--broker 只能是 embedded 或 external / --broker is embedded or external")
+        fail("--broker 只能是 embedded 或 external / --broker is embedded or external")
     link = ServerLink(svc, broker_host, broker_port, embedded=broker == "embedded").start()
     sim_gates: dict[str, GateRuntime] = {}
     try:
@@ -172,7 +165,7 @@ def broker_config(
     tls = None
     if tls_port is not None:
         if not (cafile and certfile and keyfile):
-            _fail("TLS 需要 --cafile --certfile --keyfile / TLS needs --cafile, --certfile and --keyfile")
+            fail("TLS 需要 --cafile --certfile --keyfile / TLS needs --cafile, --certfile and --keyfile")
         tls = TlsListener(tls_port, cafile, certfile, keyfile, tls_bind)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     (directory / "data").mkdir(exist_ok=True)
@@ -211,7 +204,7 @@ def enrol_gate(
     with svc.db.transaction() as s:
         gate_id = s.scalar(select(Gate.id).where(Gate.community_id == place.id, Gate.code == code))
         if gate_id is None:
-            _fail(f"没有门禁 {code} / no gate {code}")
+            fail(f"没有门禁 {code} / no gate {code}")
         secret = enrol(s, svc.audit, system_actor(place.id), gate_id, svc.clock())
     out.print(f"门禁 {code} 的登记码 / enrolment code: [bold green]{secret}[/bold green]")
 
@@ -244,7 +237,7 @@ def gate(
     kit = load_kit(directory)
     if kit is None:
         if enrol_code is None:
-            _fail("这台门禁还没有登记：请用 --enrol 登记码 / not enrolled yet: pass --enrol CODE")
+            fail("这台门禁还没有登记：请用 --enrol 登记码 / not enrolled yet: pass --enrol CODE")
         kit = _redeem(server, enrol_code)
         save_kit(kit, directory)
     runtime = GateRuntime(kit, directory, SimRelay()).start()
@@ -271,24 +264,14 @@ def gate(
 
 
 def _redeem(server: str, code: str) -> GateKit:
-    import json
-    import urllib.error
-    import urllib.request
-
     from menjin.link.credentials import GateKit
 
-    request = urllib.request.Request(
-        f"{server.rstrip('/')}/api/v1/gate-enrolment",
-        data=json.dumps({"code": code}).encode(),
-        headers={"Content-Type": "application/json"},
+    status, answer = call_server(
+        "POST", f"{server.rstrip('/')}/api/v1/gate-enrolment", json={"code": code}, timeout=15
     )
-    try:
-        with urllib.request.urlopen(request, timeout=15) as response:
-            return GateKit.model_validate_json(response.read())
-    except urllib.error.HTTPError as exc:
-        _fail(f"登记被拒绝 / enrolment refused: {exc.read().decode(errors='replace')}")
-    except urllib.error.URLError as exc:
-        _fail(f"连不上服务器 / cannot reach the server: {exc.reason}")
+    if status != 200:
+        fail(f"登记被拒绝 / enrolment refused: {answer.get('detail', answer)}")
+    return GateKit.model_validate(answer)
 
 
 @app.command()
@@ -383,9 +366,9 @@ def _scenario(name: str, headless: bool, as_json: bool, residents: int) -> None:
     from menjin.sim import scenarios
 
     if name not in scenarios.SCENARIOS:
-        _fail(f"没有这个场景 / no scenario {name!r}: {', '.join(scenarios.SCENARIOS)}")
+        fail(f"没有这个场景 / no scenario {name!r}: {', '.join(scenarios.SCENARIOS)}")
     if not headless:
-        _fail("场景目前只能无界面运行，请加 --headless / scenarios run headless for now: add --headless")
+        fail("场景目前只能无界面运行，请加 --headless / scenarios run headless for now: add --headless")
     with _progress() as progress:
         progress.add_task(f"scenario {name}")
         report = scenarios.run(name, residents=residents)
@@ -421,7 +404,7 @@ def import_(
         for error in report.errors:
             table.add_row(str(error.row), error.column, f"{error.zh} / {error.en}")
         out.print(table)
-        _fail(f"{len(report.errors)} 处错误，未写入任何数据 / {len(report.errors)} errors, nothing written")
+        fail(f"{len(report.errors)} 处错误，未写入任何数据 / {len(report.errors)} errors, nothing written")
     verb = "可导入 / would import" if dry_run else "已导入 / imported"
     out.print(f"{verb}: " + ", ".join(f"{k} {v}" for k, v in report.created.items()))
 
@@ -437,7 +420,7 @@ def export(
 
     fmt = file.suffix.lower().lstrip(".")
     if fmt not in ("csv", "xlsx"):
-        _fail("文件须为 .csv 或 .xlsx / the file must end in .csv or .xlsx")
+        fail("文件须为 .csv 或 .xlsx / the file must end in .csv or .xlsx")
     svc = _open(data_dir)
     place = _community(svc, community)
     with _progress() as progress:
@@ -463,7 +446,7 @@ def user_add(
         with svc.db.transaction() as s:
             new = svc.accounts.create(s, system_actor(place.id), username, role, person_id=person_id)
     except RegisterError as exc:
-        _fail(f"{exc.zh} / {exc.en}")
+        fail(f"{exc.zh} / {exc.en}")
     _show_password(username, new.password)
 
 
@@ -474,7 +457,7 @@ def user_reset(username: str, data_dir: DataDir = None) -> None:
     with svc.db.transaction() as s:
         account = s.scalar(select(Account).where(Account.username == username))
         if account is None:
-            _fail(f"没有账号 {username} / no account {username}")
+            fail(f"没有账号 {username} / no account {username}")
         new = svc.accounts.reset_password(s, system_actor(account.community_id), account.id)
     _show_password(username, new.password)
 

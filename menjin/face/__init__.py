@@ -9,3 +9,6 @@ import os
 
 # OpenCV refuses to decode images above this many pixels (a decompression bomb), before allocating.
 os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(40_000_000))
+# yuface's OpenMP threads spin for a core each: beside the gate's other threads, or on a busy 2-core
+# box, a 9 ms detection took 600 ms. One thread keeps it steady (set the variable to override).
+os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -19,6 +19,7 @@ CANDIDATES = 8
 # Below this many other people the statistics mean nothing: such a gallery matches nobody, and face only
 # ever asks for another method (a community enrols more people than this long before relying on it).
 MIN_OTHERS = 5
+BLOCK = 4096  # templates scored against the cohort at a time while building
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,15 @@ class Gallery:
         order = np.random.default_rng(0).permutation(len(self.templates))
         self.cohort = self.templates[np.sort(order[:COHORT_SIZE])]
         self._cohort_ids = self.person_ids[np.sort(order[:COHORT_SIZE])]
-        blocks = [
-            self._stats(
-                self.templates[start : start + 4096] @ self.cohort.T, self.person_ids[start : start + 4096]
-            )
-            for start in range(0, len(self.templates), 4096)
-        ]
-        self._template_mean = np.concatenate([m for m, _ in blocks]) if blocks else np.empty(0, np.float32)
-        self._template_std = np.concatenate([s for _, s in blocks]) if blocks else np.empty(0, np.float32)
+        # Each template's own cohort statistics, BLOCK rows at a time into one reused buffer: the cohort
+        # scores of a whole 100,000-template gallery would take 80 MB.
+        self._template_mean = np.empty(len(self.templates), np.float32)
+        self._template_std = np.empty(len(self.templates), np.float32)
+        block = np.empty((min(BLOCK, len(self.templates)), len(self.cohort)), np.float32)
+        for start in range(0, len(self.templates), BLOCK):
+            rows = slice(start, start + BLOCK)
+            scores = np.matmul(self.templates[rows], self.cohort.T, out=block[: len(self.templates[rows])])
+            self._template_mean[rows], self._template_std[rows] = self._stats(scores, self.person_ids[rows])
 
     def __len__(self) -> int:
         return len(self.templates)
@@ -60,7 +62,8 @@ class Gallery:
             return np.zeros(len(person_ids), np.float32), np.ones(len(person_ids), np.float32)
         masked = np.where(person_ids[:, None] == self._cohort_ids[None, :], -np.inf, cohort_scores)
         count = int(np.clip(len(self.cohort) // 2, MIN_OTHERS, COHORT_TOP))
-        top = np.partition(masked, -count, axis=1)[:, -count:]
+        masked.partition(-count, axis=1)  # in place: `masked` is ours (np.partition would copy it again)
+        top = masked[:, -count:]
         return top.mean(axis=1).astype(np.float32), np.maximum(top.std(axis=1), 1e-3).astype(np.float32)
 
     def scores(self, probe: np.ndarray, rows: np.ndarray, cosines: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from enum import StrEnum
 import numpy as np
 
 from menjin.face.gallery import Gallery
-from menjin.face.thresholds import COVERED_MARGIN, Level
+from menjin.face.thresholds import COVERED_MARGIN, Level, identify_threshold
 
 
 class Outcome(StrEnum):
@@ -75,7 +75,7 @@ class FaceIndex:
         return best - _margin(probe)
 
     def identify(self, probe: Probe, level: Level) -> Match:
-        """Open-set 1:N: who is this, if anyone enrolled? Uses the level's identification thresholds."""
+        """Open-set 1:N: who is this, if anyone enrolled? The threshold grows with the gallery."""
         hits = sorted(
             (hit for gallery in self.galleries(probe.covered) for hit in gallery.search(probe.vector, top=1)),
             key=lambda hit: hit.score,
@@ -84,7 +84,8 @@ class FaceIndex:
         if not hits:
             return Match(Outcome.REJECT, None, float("-inf"))
         best, score = hits[0], hits[0].score - _margin(probe)
-        return Match(outcome(score, level.identify, level.second_factor), best.person_id, score)
+        threshold = identify_threshold(level, len(self))
+        return Match(outcome(score, threshold, level.second_factor), best.person_id, score)
 
     def verify(self, probe: Probe, person_id: int, level: Level) -> Match:
         """1:1 against a claimed person (face + card, face + PIN)."""

@@ -27,7 +27,8 @@ class GateFaces:
         self.level = level
         self.stats = FaceStats()
         self._built_from: object = None
-        self.index = _index([], [], [], [])
+        none = np.empty((0, DIMENSIONS), np.float32)
+        self.index = _index([], none, [], none)
         self.lookups: dict[int, str] = {}  # FACE credential id → its lookup (what `decide` knows it by)
         self.by_person: dict[int, int] = {}  # person id → FACE credential id
 
@@ -35,18 +36,26 @@ class GateFaces:
         """The index for the cache's current faces (indexed by FACE credential id)."""
         faces = cache.faces()
         if faces is not self._built_from:
-            plain_ids, plain, covered_ids, covered = [], [], [], []
+            # Opened straight into the arrays the galleries keep: lists of ten thousand small arrays and a
+            # copy of them made the build take three times the index's memory, left behind as heap holes.
+            plain_ids: list[int] = []
+            covered_ids: list[int] = []
+            plain = np.empty((len(faces), DIMENSIONS), np.float32)
+            covered = np.empty((len(faces), DIMENSIONS), np.float32)  # usually one covered row each
             for credential_id, entry in faces.items():
                 try:
                     rows = unseal(self.key, credential_id, entry.sealed)
                 except ValueError as exc:
                     log.warning("face left out: %s", exc)
                     continue
+                plain[len(plain_ids)] = rows[0]
                 plain_ids.append(credential_id)
-                plain.append(rows[0])
-                covered_ids += [credential_id] * (len(rows) - 1)
-                covered += list(rows[1:])
-            self.index = _index(plain_ids, plain, covered_ids, covered)
+                start, end = len(covered_ids), len(covered_ids) + len(rows) - 1
+                if end > len(covered):
+                    covered = _grown(covered, start, end)
+                covered[start:end] = rows[1:]
+                covered_ids += [credential_id] * (end - start)
+            self.index = _index(plain_ids, plain[: len(plain_ids)], covered_ids, covered[: len(covered_ids)])
             self.lookups = cache.lookups(CredentialKind.FACE)
             self.by_person = {faces[c].person_id: c for c in plain_ids}
             self._built_from = faces
@@ -63,10 +72,16 @@ class GateFaces:
         return index.verify(probe, credential, self.level)
 
 
-def _index(plain_ids: list[int], plain: list, covered_ids: list[int], covered: list) -> FaceIndex:
-    def gallery(ids: list[int], rows: list) -> Gallery:
-        return Gallery(
-            np.array(ids, dtype=np.int64), np.array(rows, dtype=np.float32).reshape(-1, DIMENSIONS)
-        )
+def _grown(rows: np.ndarray, used: int, needed: int) -> np.ndarray:
+    """A larger array (`needed` rows, or a quarter more than `rows` if that is more) that starts with the
+    first `used` rows of `rows`."""
+    grown = np.empty((max(needed, len(rows) + len(rows) // 4), rows.shape[1]), rows.dtype)
+    grown[:used] = rows[:used]
+    return grown
 
-    return FaceIndex(gallery(plain_ids, plain), gallery(covered_ids, covered))
+
+def _index(plain_ids: list[int], plain: np.ndarray, covered_ids: list[int], covered: np.ndarray) -> FaceIndex:
+    return FaceIndex(
+        Gallery(np.array(plain_ids, dtype=np.int64), plain),
+        Gallery(np.array(covered_ids, dtype=np.int64), covered),
+    )
