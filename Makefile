@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test bench lint system-deps clean
+.PHONY: demo test bench lint runtime-deps system-deps clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,15 +31,22 @@ $(HUMAN_MODELS)/.unpacked: | $(BIN)/python
 	rm $(HUMAN_MODELS)/$(HUMAN_TGZ)
 	touch $@
 
-# Debian packages the tests need: Chromium and a CJK font for the browser tests (Playwright cannot
-# download its own browser here), Mosquitto for the broker tests (they start their own instances).
-system-deps:
-	@{ test -x /usr/bin/chromium && fc-list :lang=zh | grep -q . && command -v mosquitto >/dev/null ; } || { \
-	  echo "installing Debian chromium, fonts-noto-cjk and mosquitto for the tests"; \
+# Debian packages the server needs: Pango and a CJK font for the printed gate notices (WeasyPrint).
+runtime-deps:
+	@{ ldconfig -p | grep -q libpangoft2 && fc-list :lang=zh | grep -q . ; } || { \
+	  echo "installing Debian libpango and fonts-noto-cjk for the gate notices"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	  apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk mosquitto >/dev/null; }
+	  apt-get install -y -qq --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk >/dev/null; }
 
-demo: $(STAMP)
+# And the tests: Chromium for the browser tests (Playwright cannot download its own browser here),
+# Mosquitto for the broker tests (they start their own instances).
+system-deps: runtime-deps
+	@{ test -x /usr/bin/chromium && command -v mosquitto >/dev/null ; } || { \
+	  echo "installing Debian chromium and mosquitto for the tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq --no-install-recommends chromium mosquitto >/dev/null; }
+
+demo: $(STAMP) runtime-deps
 	$(BIN)/menjin demo
 
 test: $(STAMP) system-deps $(HUMAN_MODELS)/.unpacked

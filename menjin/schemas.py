@@ -266,13 +266,27 @@ class CommunityOut(Out):
     timezone: str
     operator_name: str
     operator_phone: str
+    data_controller: str
+    contractor_name: str
+    contractor_phone: str
+    maintenance_phone: str
+    guard_phone: str
+    privacy_contact: str
 
 
 class CommunityPatch(In):
+    """The community's settings; the contacts are what every gate notice (公示牌) shows."""
+
     name: text(120) | None = None
     address: text(255, 0) | None = None
     operator_name: text(120, 0) | None = None
     operator_phone: Phone | None = None
+    data_controller: text(120, 0) | None = None
+    contractor_name: text(120, 0) | None = None
+    contractor_phone: Phone | None = None
+    maintenance_phone: Phone | None = None
+    guard_phone: Phone | None = None
+    privacy_contact: text(120, 0) | None = None
 
 
 class AuditOut(Out):

@@ -52,6 +52,7 @@ EXPECTED: dict[tuple[str, str], frozenset[AccountRole]] = {
     ("POST", "/api/v1/people/{person_id}/face"): ONLY_ADMIN,
     ("GET", "/api/v1/people/{person_id}/face"): frozenset({ADMIN, AUDITOR}),  # not the guard at the gate
     ("GET", "/api/v1/face-deletions/{receipt_id}"): frozenset({ADMIN, AUDITOR}),
+    ("POST", "/api/v1/people/{person_id}/invitation"): ONLY_ADMIN,
 }
 for _name, _read in [
     ("buildings", STAFF_READ),

@@ -142,10 +142,11 @@ def test_window_text_round_trip() -> None:
 
 
 def test_residents_have_no_register_permissions() -> None:
-    assert ROLE_PERMISSIONS[AccountRole.RESIDENT] == frozenset({Permission.SELF_READ})
+    assert ROLE_PERMISSIONS[AccountRole.RESIDENT] == frozenset({Permission.SELF_READ, Permission.SELF_WRITE})
     assert not allowed(AccountRole.CONTRACTOR, Permission.PEOPLE_READ)
     assert allowed(AccountRole.ADMIN, Permission.ACCOUNTS_MANAGE)
     assert not allowed(AccountRole.ADMIN, Permission.SELF_READ)
+    assert not allowed(AccountRole.ADMIN, Permission.SELF_WRITE)
 
 
 def test_who_lives_here() -> None:

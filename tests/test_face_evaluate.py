@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from menjin.cli import app
 from menjin.face.evaluate import fnmr_at_fmr
+from menjin.face.thresholds import STANDARD, identify_threshold
 
 pytestmark = pytest.mark.usefixtures("face_photos")
 KEYS = {
@@ -39,7 +40,11 @@ def test_in_the_wild_subset_with_open_set_and_winter(face_photos: Path, tmp_path
     assert report["fmr"] <= one and report["impostor_accept"] <= one
     assert report["genuine_accept"] >= 0.8
     assert report["genuine_accept"] + report["genuine_second_factor"] >= 0.95
-    assert report["fpir"] <= 1 / report["non_mated_searches"] and report["fnir"] <= 0.45
+    # Twenty enrolled is a small gallery: a face-only gate also asks for a near-identical face (cosine
+    # 0.965), which news photos taken years apart seldom are, so most residents are asked for a second
+    # factor here, and no stranger gets in.
+    assert report["identify_threshold"] == pytest.approx(identify_threshold(STANDARD, 100))
+    assert report["fpir"] == 0 and report["fnir"] <= 0.8
     assert set(report["conditions"]) == {"scarf", "mask", "low-light", "fog", "blur", "noise"}
     for name, figures in report["conditions"].items():
         # Winter costs acceptance (see the README); false accepts stay rare: at most 3 in ~1,400.

@@ -54,6 +54,28 @@ def check_methods(kind: GateKind, methods: frozenset[CredentialKind] | None) -> 
     return accepted
 
 
+def check_ways_in(
+    kind: GateKind,
+    methods: frozenset[CredentialKind] | None,
+    auth_mode: AuthMode,
+    rule_modes: Sequence[AuthMode] = (),
+) -> frozenset[CredentialKind]:
+    """Refuse a gate on which face would at any time be the only way in, so a resident who declines face
+    is never locked out. Mirrors `decide`: a mode's factors count only if the gate accepts them, and two
+    credentials of different non-face kinds (e.g. card + PIN) stand in for a face factor."""
+    accepted = check_methods(kind, methods)
+    others = accepted - {CredentialKind.FACE}
+    for field_name, mode in [("auth_mode", auth_mode), *(("auth_rules", m) for m in rule_modes)]:
+        if CredentialKind.FACE in mode.factors & accepted and len(others) < 2:
+            raise InvalidValue(
+                field_name,
+                f"在“{mode.value}”模式下不用人脸就无法通过此门：请再开放两种非人脸方式（如刷卡和密码），或改用其他模式",
+                f"with “{mode.value}” nobody could pass this gate without face: accept two other methods "
+                "(e.g. card and PIN) or choose another mode",
+            )
+    return accepted
+
+
 class Reason(StrEnum):
     GRANTED = "granted"
     EVACUATION = "evacuation"

@@ -12,6 +12,10 @@ from enum import StrEnum
 from menjin.domain.errors import InvalidValue
 
 GUARDIAN_AGE = 14
+ADULT_AGE = 18  # who may act as a guardian in the resident portal
+# The consent screen's text (template portal_face_consent.html, catalogue keys "face.consent.*") as of
+# this version; a change to the text gets a new version, and each consent records the one agreed to.
+PORTAL_TEXT_VERSION = "face-2026-11"
 
 
 class ConsentGiver(StrEnum):
@@ -27,6 +31,16 @@ class ConsentMethod(StrEnum):
 
 def age_on(birth_date: date, day: date) -> int:
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def may_guard(guardian_birth: date | None, ward_birth: date | None, day: date) -> bool:
+    """Whether someone may consent for a household member: the member is a child under 14 by a
+    recorded birth date, and the guardian is not a minor (no birth date: an adult the office registered)."""
+    return (
+        ward_birth is not None
+        and age_on(ward_birth, day) < GUARDIAN_AGE
+        and (guardian_birth is None or age_on(guardian_birth, day) >= ADULT_AGE)
+    )
 
 
 def check_giver(

@@ -25,11 +25,12 @@ class Permission(StrEnum):
     COMMUNITY_WRITE = "community.write"
     GATES_COMMAND = "gates.command"  # remote unlock, mode changes: always with a reason, audited
     SELF_READ = "self.read"
+    SELF_WRITE = "self.write"  # a resident's own PIN and QR pass, never anyone else's
     FACE_ENROL = "face.enrol"  # record and withdraw consent, enrol: only with a current consent
     FACE_READ = "face.read"  # consent, enrolment status and deletion receipts, never a template
 
 
-_ALL = frozenset(Permission) - {Permission.SELF_READ}
+_ALL = frozenset(Permission) - {Permission.SELF_READ, Permission.SELF_WRITE}
 
 ROLE_PERMISSIONS: dict[AccountRole, frozenset[Permission]] = {
     AccountRole.ADMIN: _ALL,
@@ -51,7 +52,7 @@ ROLE_PERMISSIONS: dict[AccountRole, frozenset[Permission]] = {
             Permission.FACE_READ,
         }
     ),
-    AccountRole.RESIDENT: frozenset({Permission.SELF_READ}),
+    AccountRole.RESIDENT: frozenset({Permission.SELF_READ, Permission.SELF_WRITE}),
 }
 
 

@@ -26,6 +26,7 @@ BLOCK = 4096  # templates scored against the cohort at a time while building
 class Hit:
     person_id: int
     score: float
+    cosine: float  # the raw similarity behind `score`, for galleries too small to normalise against
 
 
 class Gallery:
@@ -88,7 +89,7 @@ class Gallery:
         for row, score in zip(rows, scored, strict=True):
             person = int(self.person_ids[row])
             if person not in best or score > best[person].score:
-                best[person] = Hit(person, float(score))
+                best[person] = Hit(person, float(score), float(cosines[row]))
         return sorted(best.values(), key=lambda hit: hit.score, reverse=True)[:top]
 
     def verify(self, probe: np.ndarray, person_id: int) -> Hit | None:
@@ -99,4 +100,4 @@ class Gallery:
         cosines = self.templates[rows] @ probe
         scored = self.scores(probe, rows, cosines)
         best = int(np.argmax(scored))
-        return Hit(person_id, float(scored[best]))
+        return Hit(person_id, float(scored[best]), float(cosines[best]))

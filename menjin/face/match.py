@@ -15,7 +15,13 @@ from enum import StrEnum
 import numpy as np
 
 from menjin.face.gallery import Gallery
-from menjin.face.thresholds import COVERED_MARGIN, Level, identify_threshold
+from menjin.face.thresholds import (
+    COVERED_MARGIN,
+    SMALL_GALLERY,
+    SMALL_GALLERY_COSINE,
+    Level,
+    identify_threshold,
+)
 
 
 class Outcome(StrEnum):
@@ -84,8 +90,10 @@ class FaceIndex:
         if not hits:
             return Match(Outcome.REJECT, None, float("-inf"))
         best, score = hits[0], hits[0].score - _margin(probe)
-        threshold = identify_threshold(level, len(self))
-        return Match(outcome(score, threshold, level.second_factor), best.person_id, score)
+        decided = outcome(score, identify_threshold(level, len(self)), level.second_factor)
+        if decided is Outcome.ACCEPT and len(self) < SMALL_GALLERY and best.cosine < SMALL_GALLERY_COSINE:
+            decided = Outcome.SECOND_FACTOR
+        return Match(decided, best.person_id, score)
 
     def verify(self, probe: Probe, person_id: int, level: Level) -> Match:
         """1:1 against a claimed person (face + card, face + PIN)."""

@@ -21,6 +21,7 @@ from menjin.server.api import (
     community_routes,
     face_routes,
     fleet_routes,
+    portal_routes,
     register_routes,
 )
 from menjin.server.link_runtime import ServerLink
@@ -71,10 +72,12 @@ def create_app(
     app.include_router(bulk_routes.router, prefix=api_prefix)
     app.include_router(fleet_routes.router, prefix=api_prefix)
     app.include_router(face_routes.router, prefix=api_prefix)
+    app.include_router(portal_routes.router, prefix=api_prefix)
 
-    from menjin.server.web import console
+    from menjin.server.web import console, notice
 
     console.mount(app)
+    app.include_router(notice.router)
 
     @app.exception_handler(RegisterError)
     def register_error(request: Request, exc: RegisterError) -> JSONResponse:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -50,6 +51,32 @@ def actor_for(account: Account) -> Actor:
         account_id=account.id,
         person_id=account.person_id,
     )
+
+
+class Lockable(Protocol):
+    """Anything a secret is guessed against: an account, a resident's invitation."""
+
+    failed_logins: int
+    locked_until: datetime | None
+
+
+LOCKED = LoginRefused(
+    "尝试次数过多，已暂时锁定，请稍后再试或联系物业",
+    "too many attempts: locked for a while, or ask the office",
+)
+
+
+def is_locked(holder: Lockable, now: datetime) -> bool:
+    return holder.locked_until is not None and holder.locked_until > now
+
+
+def count_failure(holder: Lockable, now: datetime) -> bool:
+    """One more wrong guess; True when it locks `holder` for `LOCK_TIME` (the caller audits that)."""
+    holder.failed_logins += 1
+    if holder.failed_logins < MAX_FAILURES:
+        return False
+    holder.locked_until, holder.failed_logins = now + LOCK_TIME, 0
+    return True
 
 
 def check_password_rule(password: str) -> None:
@@ -152,15 +179,10 @@ class Accounts:
         if account is None:
             verify_secret(_DECOY, password)
             return LoginRefused("用户名或密码不正确", "wrong username or password")
-        if account.locked_until and account.locked_until > now:
-            return LoginRefused(
-                "尝试次数过多，账号已暂时锁定，请稍后再试或联系物业",
-                "too many attempts: account locked for a while, or ask the office",
-            )
+        if is_locked(account, now):
+            return LOCKED
         if not verify_secret(account.password_hash, password) or account.disabled:
-            account.failed_logins += 1
-            if account.failed_logins >= MAX_FAILURES:
-                account.locked_until, account.failed_logins = now + LOCK_TIME, 0
+            if count_failure(account, now):
                 self.audit.record(
                     session,
                     actor_for(account),

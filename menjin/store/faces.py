@@ -11,6 +11,10 @@ receipt naming every place the data was. A place is marked erased only when that
 once the old KEK file is destroyed and the dead rows are purged from the database files, a gate's when
 it reports having applied the register version of the deletion (`confirm_gate_deletions`).
 
+Staff with the face permissions act for anyone in their community. A resident account (`SELF_READ`,
+`SELF_WRITE`) acts only for its own person and, as guardian, for a child under 14 of its own unit,
+through the same methods: `_person` enforces that scope on every one.
+
 `enrol` and `withdraw` open their own transactions, because part of their work must not run inside
 one: the engine's second or two of CPU between the consent check and the write, and the destruction
 and purge after the commit.
@@ -21,19 +25,19 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from functools import partial
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from menjin.domain.access import check_methods
 from menjin.domain.actor import Actor
-from menjin.domain.consent import ConsentGiver, ConsentMethod, check_giver
+from menjin.domain.consent import ConsentGiver, ConsentMethod, check_giver, may_guard
 from menjin.domain.errors import DomainError
 from menjin.domain.permissions import Permission
 from menjin.domain.register import CredentialKind, GateKind
@@ -44,11 +48,23 @@ from menjin.face.thresholds import DUPLICATE_SCORE
 from menjin.security import face_seal
 from menjin.security.keys import versioned
 from menjin.store.db import Database
-from menjin.store.register import CREDENTIALS, Conflict, Invalid, NotFound, Register, apply_credential, check
+from menjin.store.households import _own_person
+from menjin.store.register import (
+    CREDENTIALS,
+    Conflict,
+    Denied,
+    Invalid,
+    NotFound,
+    Register,
+    Resource,
+    apply_credential,
+    check,
+)
 from menjin.store.tables import (
     Community,
     Credential,
     FaceConsent,
+    FaceDecline,
     FaceDeletion,
     FaceDeletionPlace,
     FaceKek,
@@ -67,6 +83,8 @@ FACE_CREDENTIALS = replace(
     write=Permission.FACE_ENROL,
     apply=partial(apply_credential, face=True),
 )
+# A resident's own (or their ward's) face credential, after `FaceRecords._person` checked the scope.
+OWN_FACE_CREDENTIALS = replace(FACE_CREDENTIALS, read=Permission.SELF_READ, write=Permission.SELF_WRITE)
 _CARRIED = ("status", "valid_from", "valid_until", "label")  # a re-enrolment keeps what staff set
 _PURGED_TABLES = ("face_templates", "face_keys", "gate_devices")
 
@@ -108,6 +126,8 @@ class FaceStatus:
     credential_id: int | None
     kinds: dict[str, int]  # template kind → rows; never the templates themselves
     enrolled_at: datetime | None
+    declined_at: datetime | None = None  # the newest decline, if no consent was given since
+    withdrawn_at: datetime | None = None  # the newest withdrawal, if no consent was given since
 
 
 class GalleryRows(NamedTuple):
@@ -145,20 +165,8 @@ class FaceRecords:
         guardian_name: str | None = None,
         guardian_relation: str | None = None,
     ) -> FaceConsent:
-        check(actor, Permission.FACE_ENROL)
-        person = self.register.fetch(session, actor, Person, person_id, "people")
         now = self.clock()
-        timezone = session.get_one(Community, actor.community_id).timezone
-        try:
-            check_giver(
-                given_by,
-                guardian_name,
-                guardian_relation,
-                person.birth_date,
-                now.astimezone(ZoneInfo(timezone)).date(),
-            )
-        except DomainError as exc:
-            raise Invalid(exc.zh, exc.en, exc.field) from None
+        self._check_giver(session, actor, person_id, given_by, method, guardian_name, guardian_relation)
         consent = FaceConsent(
             community_id=actor.community_id,
             person_id=person_id,
@@ -187,9 +195,110 @@ class FaceRecords:
         )
         return consent
 
+    def decline(
+        self,
+        session: Session,
+        actor: Actor,
+        person_id: int,
+        *,
+        given_by: ConsentGiver,
+        method: ConsentMethod,
+        guardian_name: str | None = None,
+        guardian_relation: str | None = None,
+    ) -> FaceDecline:
+        """Record the choice not to use face. It changes no access: the other ways in stay as they are.
+        With a current consent there is data to erase, so that is a withdrawal instead."""
+        self._check_giver(session, actor, person_id, given_by, method, guardian_name, guardian_relation)
+        if self.current_consent(session, actor, person_id) is not None:
+            raise Conflict("已同意人脸识别，请改为撤回同意", "face consent was given: withdraw it instead")
+        row = FaceDecline(
+            community_id=actor.community_id,
+            person_id=person_id,
+            given_by=given_by.value,
+            guardian_name=guardian_name,
+            guardian_relation=guardian_relation,
+            method=method.value,
+            declined_at=self.clock(),
+            recorded_by=actor.name,
+        )
+        session.add(row)
+        session.flush()
+        self.audit.record(
+            session,
+            actor,
+            "decline",
+            f"face/{person_id}",
+            subjects=[person_id],
+            detail={"decline": row.id, "given_by": row.given_by, "method": row.method},
+        )
+        return row
+
+    def _check_giver(
+        self,
+        session: Session,
+        actor: Actor,
+        person_id: int,
+        given_by: ConsentGiver,
+        method: ConsentMethod,
+        guardian_name: str | None,
+        guardian_relation: str | None,
+    ) -> None:
+        """Who gives a consent or a decline. A resident does so in the portal, for themselves, or as
+        the guardian they are (named as themselves) for their ward."""
+        person = self._person(session, actor, person_id, write=True)
+        if not actor.may(Permission.FACE_ENROL):
+            me = session.get_one(Person, actor.person_id)
+            as_guardian = person.id != me.id
+            if method is not ConsentMethod.PORTAL or (
+                given_by is not (ConsentGiver.GUARDIAN if as_guardian else ConsentGiver.PERSON)
+                or (as_guardian and guardian_name != me.name)
+            ):
+                raise Denied("只能在住户页面以本人身份办理", "residents act in the portal, as themselves")
+        try:
+            check_giver(
+                given_by, guardian_name, guardian_relation, person.birth_date, self._today(session, actor)
+            )
+        except DomainError as exc:
+            raise Invalid(exc.zh, exc.en, exc.field) from None
+
+    def _today(self, session: Session, actor: Actor) -> date:
+        timezone = session.get_one(Community, actor.community_id).timezone
+        return self.clock().astimezone(ZoneInfo(timezone)).date()
+
+    def _person(self, session: Session, actor: Actor, person_id: int, write: bool = False) -> Person:
+        """The person, if the actor may act for them: staff with the face permission for anyone of the
+        community; a resident for their own person or a ward (`may_guard`) of their own unit."""
+        staff = actor.may(Permission.FACE_ENROL if write else Permission.FACE_READ)
+        if not staff:
+            check(actor, Permission.SELF_WRITE if write else Permission.SELF_READ)
+        person = self.register.fetch(session, actor, Person, person_id, "people")
+        if staff:
+            return person
+        me = _own_person(session, actor)
+        if person.id == me.id or (
+            me.unit_id is not None
+            and person.unit_id == me.unit_id
+            and may_guard(me.birth_date, person.birth_date, self._today(session, actor))
+        ):
+            return person
+        raise Denied(
+            "只能为本人或本户未满 14 周岁的孩子办理人脸识别",
+            "face recognition is only for yourself or a child under 14 of your own household",
+        )
+
+    def may_act_for(self, session: Session, actor: Actor) -> list[Person]:
+        """The people a resident may act for: themselves first, then their wards (for the portal)."""
+        check(actor, Permission.SELF_READ)
+        me = _own_person(session, actor)
+        if me.unit_id is None:
+            return [me]
+        today = self._today(session, actor)
+        members = session.scalars(select(Person).where(Person.unit_id == me.unit_id).order_by(Person.id))
+        return [me, *(p for p in members if p.id != me.id and may_guard(me.birth_date, p.birth_date, today))]
+
     def current_consent(self, session: Session, actor: Actor, person_id: int) -> FaceConsent | None:
         """The newest consent not withdrawn. Not audited: callers that show it record the read."""
-        self.register.fetch(session, actor, Person, person_id, "people")
+        self._person(session, actor, person_id)
         return session.scalars(
             _current_consents(actor.community_id, person_id).order_by(FaceConsent.id.desc()).limit(1)
         ).first()
@@ -203,7 +312,6 @@ class FaceRecords:
 
         Raises `ConsentRequired` without a current consent (checked before the engine runs and again
         when writing, in case it was withdrawn meanwhile) and the engine's `EnrolmentRefused`."""
-        check(actor, Permission.FACE_ENROL)
         with self.db.transaction() as s:
             self._consent(s, actor, person_id)
         made = run_engine(photos, covered)
@@ -215,7 +323,7 @@ class FaceRecords:
             credential = self.register.create(
                 s,
                 actor,
-                FACE_CREDENTIALS,
+                _credentials(actor),
                 {
                     "person_id": person_id,
                     "kind": CredentialKind.FACE.value,
@@ -240,7 +348,6 @@ class FaceRecords:
             return Enrolled(credential.id, made.verdicts, duplicate)
 
     def status(self, session: Session, actor: Actor, person_id: int) -> FaceStatus:
-        check(actor, Permission.FACE_READ)
         consent = self.current_consent(session, actor, person_id)
         rows = session.execute(
             select(FaceTemplate.kind, FaceTemplate.rows, FaceTemplate.credential_id, FaceTemplate.created_at)
@@ -248,18 +355,20 @@ class FaceRecords:
             .order_by(FaceTemplate.kind.desc())
         ).all()
         self.audit.record(session, actor, "read", f"face/{person_id}", subjects=[person_id])
+        since = consent.given_at if consent else None
         return FaceStatus(
             consent,
             rows[0].credential_id if rows else None,
             {row.kind: row.rows for row in rows},
             rows[0].created_at if rows else None,
+            None if since else _newest(session, FaceDecline.declined_at, actor.community_id, person_id),
+            None if since else _newest(session, FaceConsent.withdrawn_at, actor.community_id, person_id),
         )
 
     # ---- withdrawal ---------------------------------------------------------------------------------
 
     def withdraw(self, actor: Actor, person_id: int) -> FaceDeletion:
         """Withdraw the person's consent and erase their face data; the receipt says where and when."""
-        check(actor, Permission.FACE_ENROL)
         with self.db.transaction() as s:
             receipt_id = self._withdraw(s, actor, person_id)
         self._erase(actor.community_id)
@@ -267,16 +376,18 @@ class FaceRecords:
             return s.get_one(FaceDeletion, receipt_id)
 
     def receipt(self, session: Session, actor: Actor, receipt_id: str) -> FaceDeletion:
-        check(actor, Permission.FACE_READ)
+        if not actor.may(Permission.FACE_READ):
+            check(actor, Permission.SELF_READ)
         row = session.get(FaceDeletion, receipt_id)
         if row is None or row.community_id != actor.community_id:
             raise NotFound(f"找不到删除凭证 {receipt_id}", f"no deletion receipt {receipt_id}")
+        self._person(session, actor, row.person_id)
         self.audit.record(session, actor, "read", f"face-deletions/{row.id}", subjects=[row.person_id])
         return row
 
     def _withdraw(self, s: Session, actor: Actor, person_id: int) -> str:
         community_id = actor.community_id
-        self.register.fetch(s, actor, Person, person_id, "people")
+        self._person(s, actor, person_id, write=True)
         consents = s.scalars(_current_consents(community_id, person_id)).all()
         if not consents:
             raise Conflict("没有可撤回的人脸识别同意", "there is no current face consent to withdraw")
@@ -459,7 +570,7 @@ class FaceRecords:
         ).all()
         carried = {name: getattr(old[0], name) for name in _CARRIED} if old else None
         for credential in old:
-            self.register.delete(s, actor, FACE_CREDENTIALS, credential.id)
+            self.register.delete(s, actor, _credentials(actor), credential.id)
         return carried
 
     def _duplicate(self, s: Session, community_id: int, person_id: int, probe: np.ndarray) -> Hit | None:
@@ -469,6 +580,7 @@ class FaceRecords:
         return hits[0] if hits and hits[0].score >= DUPLICATE_SCORE else None
 
     def _consent(self, s: Session, actor: Actor, person_id: int) -> FaceConsent:
+        self._person(s, actor, person_id, write=True)
         consent = self.current_consent(s, actor, person_id)
         if consent is None:
             raise ConsentRequired()
@@ -486,6 +598,18 @@ class FaceRecords:
 
     def _kek(self, community_id: int, epoch: int, create: bool = False) -> bytes:
         return self.keys.get(versioned(kek_stem(community_id), epoch), create=create)
+
+
+def _credentials(actor: Actor) -> Resource:
+    return FACE_CREDENTIALS if actor.may(Permission.FACE_ENROL) else OWN_FACE_CREDENTIALS
+
+
+def _newest(session: Session, column: Any, community_id: int, person_id: int) -> datetime | None:
+    """The latest value of a decline's or a consent's time column for the person."""
+    table = column.class_
+    return session.scalar(
+        select(func.max(column)).where(table.community_id == community_id, table.person_id == person_id)
+    )
 
 
 def _current_consents(community_id: int, person_id: int) -> Select[tuple[FaceConsent]]:

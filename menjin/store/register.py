@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from menjin.domain.access import check_methods
+from menjin.domain.access import AuthMode, check_ways_in
 from menjin.domain.actor import Actor
 from menjin.domain.credentials import Validity, canonical_value
 from menjin.domain.errors import DomainError
@@ -355,7 +355,9 @@ def apply_gate(reg: Register, s: Session, actor: Actor, row: Gate, data: Mapping
             reg.reference(s, actor, Schedule, rule["schedule_id"], "auth_rules")
         row.auth_rules = [{"schedule_id": r["schedule_id"], "mode": str(r["mode"])} for r in rules]
     methods = frozenset(CredentialKind(m) for m in row.methods) if row.methods is not None else None
-    _domain(lambda: check_methods(GateKind(row.kind), methods))
+    rule_modes = [AuthMode(r["mode"]) for r in row.auth_rules or []]
+    mode = AuthMode(row.auth_mode or AuthMode.ANY)  # a new row gets its column default only at flush
+    _domain(lambda: check_ways_in(GateKind(row.kind), methods, mode, rule_modes))
     if "building_ids" in data:
         row.buildings = [reg.reference(s, actor, Building, b, "building_ids") for b in data["building_ids"]]
 

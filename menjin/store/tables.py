@@ -89,6 +89,13 @@ class Community(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     operator_name: Mapped[str] = mapped_column(String(120), default="")
     operator_phone: Mapped[str] = mapped_column(String(40), default="")
+    # named on every gate notice (公示牌), see docs/notice.md
+    data_controller: Mapped[str] = mapped_column(String(120), default="")
+    contractor_name: Mapped[str] = mapped_column(String(120), default="")
+    contractor_phone: Mapped[str] = mapped_column(String(40), default="")
+    maintenance_phone: Mapped[str] = mapped_column(String(40), default="")
+    guard_phone: Mapped[str] = mapped_column(String(40), default="")
+    privacy_contact: Mapped[str] = mapped_column(String(120), default="")
     register_version: Mapped[int] = mapped_column(Integer, default=0)  # bumped by every register change
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -476,3 +483,38 @@ class FaceDeletion(Base):
     @property
     def complete(self) -> bool:
         return all(p.erased_at is not None for p in self.places)
+
+
+class ResidentInvitation(Base):
+    """A one-time code the office gives a resident for their first sign-in. Its first half (`selector`)
+    finds the row, so wrong guesses can lock it like a login; only the argon2 hash of the whole code is
+    kept, so a stolen database redeems nothing."""
+
+    __tablename__ = "resident_invitations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    selector: Mapped[str] = mapped_column(String(16), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FaceDecline(Base):
+    """A person's (or their guardian's) recorded choice not to use face recognition: shown back to them,
+    and kept apart from consents, so declining is never mistaken for not having been asked."""
+
+    __tablename__ = "face_declines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    given_by: Mapped[str] = mapped_column(String(8))  # domain.consent.ConsentGiver
+    guardian_name: Mapped[str | None] = mapped_column(String(60))
+    guardian_relation: Mapped[str | None] = mapped_column(String(20))
+    method: Mapped[str] = mapped_column(String(16))  # domain.consent.ConsentMethod
+    declined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(80))

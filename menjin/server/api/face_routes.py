@@ -53,7 +53,8 @@ def _refused(status: int, zh: str, en: str, **extra: Any) -> JSONResponse:
 
 
 async def read_photos(request: Request) -> Upload:
-    """3–5 `photos` parts and at most one `covered` part, all in memory; nothing else is accepted."""
+    """3–5 `photos` parts and at most one `covered` part, all in memory; nothing else is accepted. An
+    empty part is no photo: a browser sends one for a file input left blank (the portal's covered photo)."""
     length = request.headers.get("content-length", "0")
     if not length.isdigit() or int(length) > MAX_REQUEST:
         raise HTTPException(413, _TOO_LARGE)
@@ -74,8 +75,10 @@ async def read_photos(request: Request) -> Upload:
     try:
         if set(form.keys()) - {"photos", "covered"} or len(form.getlist("covered")) > 1:
             raise HTTPException(422, "只接受 photos 和一个 covered 照片 / only `photos` and one `covered`")
-        photos = [await f.read() for f in form.getlist("photos") if not isinstance(f, str)]
-        covered = [await f.read() for f in form.getlist("covered") if not isinstance(f, str)]
+        photos = [data for f in form.getlist("photos") if not isinstance(f, str) and (data := await f.read())]
+        covered = [
+            data for f in form.getlist("covered") if not isinstance(f, str) and (data := await f.read())
+        ]
     finally:
         await form.close()
     if not MIN_PHOTOS <= len(photos) <= MAX_PHOTOS:

@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
@@ -331,6 +332,7 @@ class Reading:
 class Column:
     label: str  # catalogue key
     show: Callable[[Any, str], object]  # (row, lang) -> cell text
+    permission: Permission | None = None  # shown only to roles that may use it (an action's button)
 
 
 @dataclass(frozen=True)
@@ -367,6 +369,13 @@ def _whole(text: str) -> int | None:
 
 def _enum_cell(enum: type[Any], name: str) -> Callable[[Any, str], str]:
     return lambda row, lang: i18n.label(enum(getattr(row, name)), lang)
+
+
+def _invitation_link(person: Any, lang: str) -> Markup:
+    """The resident portal's way in: the office issues a one-time code on the person's own page."""
+    return Markup('<a class="button secondary" href="/residents/{}/invitation">{}</a>').format(
+        person.id, i18n.t("invitation.issue", lang)
+    )
 
 
 def _yes_no(value: bool, lang: str) -> str:
@@ -423,6 +432,7 @@ PAGES = (
             Column("field.role", _enum_cell(PersonRole, "role")),
             Column("field.unit", lambda p, lang: p.unit_label),
             Column("field.phone", lambda p, lang: p.phone),
+            Column("invitation.column", _invitation_link, Permission.ACCOUNTS_MANAGE),
         ),
         inputs=(
             Input("name", "field.name", required=True),
@@ -473,7 +483,8 @@ def _show_list(
     with svc.db.transaction() as s:
         reading = Reading(svc.register, s, viewer.actor, lang)
         rows, total = reading.rows(page.resource, filters, PAGE_SIZE, (number - 1) * PAGE_SIZE)
-        cells = [[column.show(row, lang) for column in page.columns] for row in rows]
+        columns = [c for c in page.columns if c.permission is None or viewer.actor.may(c.permission)]
+        cells = [[column.show(row, lang) for column in columns] for row in rows]
         shown = (*page.filters, *(page.inputs if may_write else ()))
         choices = {i.name: i.choices(reading) for i in shown if i.choices}
     pages = max(1, -(-total // PAGE_SIZE))
@@ -483,6 +494,7 @@ def _show_list(
         viewer,
         status,
         page=page,
+        labels=[c.label for c in columns],
         cells=cells,
         total=total,
         number=number,
@@ -567,7 +579,12 @@ def login(request: Request, svc: Svc, form: Form, lang: Lang) -> Response:
         state.problem = i18n.pick(result.zh, result.en, lang)
         return _form_page(request, None, "login", LOGIN_INPUTS, state, 401)
     account, token = result
-    response = see_other("/password" if account.must_change_password else "/")
+    return start_session(request, token, "/password" if account.must_change_password else "/")
+
+
+def start_session(request: Request, token: str, to: str) -> Response:
+    """On to `to`, carrying the new session's cookie: after a login or a redeemed invitation."""
+    response = see_other(to)
     response.set_cookie(
         COOKIE,
         token,
@@ -636,19 +653,27 @@ def _household(request: Request, viewer: Viewer, svc: Services) -> Response:
     lang = language(request)
     with svc.db.transaction() as s:
         home = read_household(s, viewer.actor, svc.audit)
-        names = {p.id: p.name for p in home.members}
-        members = [(p.name, i18n.label(PersonRole(p.role), lang), p.phone) for p in home.members]
-        credentials = [
-            (
-                names[c.person_id],
-                i18n.label(CredentialKind(c.kind), lang),
-                c.label or c.value,
-                i18n.label(CredentialStatus(c.status), lang),
-            )
-            for c in home.credentials
-        ]
+    members = [(p.name, i18n.label(PersonRole(p.role), lang), p.phone) for p in home.members]
+    ways = [(p.name, _ways_in(p.id, home.credentials, lang)) for p in home.members]
     unit = home.unit.label if home.unit else ""
-    return render(request, "household.html", viewer, unit=unit, members=members, credentials=credentials)
+    return render(request, "household.html", viewer, unit=unit, members=members, ways=ways)
+
+
+_READABLE = {CredentialKind.CARD, CredentialKind.PLATE, CredentialKind.EBIKE_TAG}  # PINs, QR and face: opaque
+
+
+def _ways_in(person_id: int, credentials: list[Any], lang: str) -> list[tuple[str, str]]:
+    """Every way in, in plain words, for one member: what they have of each kind, or 'not set up'."""
+    ways = []
+    for kind in CredentialKind:
+        held = [
+            (f"{c.label or c.value} " if kind in _READABLE else "")
+            + i18n.label(CredentialStatus(c.status), lang)
+            for c in credentials
+            if c.person_id == person_id and c.kind == kind and not c.duress
+        ]
+        ways.append((i18n.label(kind, lang), "、".join(held) or i18n.t("household.none", lang)))
+    return ways
 
 
 # ---- bulk import --------------------------------------------------------------------------------------
@@ -707,11 +732,12 @@ def _problem(error: RowError, lang: str) -> tuple[object, str, str]:
 
 
 def mount(app: FastAPI) -> None:
-    from menjin.server.web import live  # it builds on this module's pages
+    from menjin.server.web import live, portal  # they build on this module's pages
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
     app.include_router(live.router)
+    app.include_router(portal.router)
 
     @app.exception_handler(SignInFirst)
     def sign_in_first(request: Request, exc: SignInFirst) -> Response:

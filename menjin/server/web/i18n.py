@@ -24,6 +24,99 @@ DEFAULT = "zh"
 HTML_LANG = {"zh": "zh-CN", "en": "en"}
 
 CATALOGUE: dict[str, tuple[str, str]] = {
+    # gate notice (公示牌)
+    "notice.title": ("门禁公示牌", "Gate notice"),
+    "notice.gate": ("门禁点：{name}（{code}）", "Gate: {name} ({code})"),
+    "notice.from_register": (
+        "本公示由门禁登记信息自动生成，登记变更后随即更新（登记版本 {version}）",
+        "Generated from the access register; it changes as soon as the register does (version {version})",
+    ),
+    "notice.who": ("谁在运营、谁负责", "Who runs this gate"),
+    "notice.operator": ("运营方（物业公司）", "Operator (property company)"),
+    "notice.controller": ("个人信息处理者", "Data controller"),
+    "notice.contractor": ("技术服务商", "Technical contractor"),
+    "notice.maintenance": ("维修电话", "Maintenance"),
+    "notice.guard": ("值班保安电话", "Guard on duty"),
+    "notice.privacy_contact": ("个人信息联系人", "Privacy contact"),
+    "notice.address": ("地址", "Address"),
+    "notice.unset": ("未填写，请联系物业", "not set: ask the office"),
+    "notice.emergency": ("紧急电话", "Emergency"),
+    "notice.police": ("报警", "Police"),
+    "notice.fire": ("火警", "Fire"),
+    "notice.ambulance": ("急救", "Ambulance"),
+    "notice.ways": ("本门通行方式", "Ways in at this gate"),
+    "notice.mode": ("通行要求", "What you need"),
+    "notice.mode.any": ("任选一种即可", "any one of them"),
+    "notice.mode.card+pin": ("刷卡并输入密码", "card and PIN"),
+    "notice.mode.face+card": (
+        "人脸加门禁卡；不用人脸时，任选两种其他方式",
+        "face and card; without face, any two of the other ways",
+    ),
+    "notice.mode.face+pin": (
+        "人脸加密码；不用人脸时，任选两种其他方式",
+        "face and PIN; without face, any two of the other ways",
+    ),
+    "notice.rule": ("“{schedule}”时段：", "During “{schedule}”: "),
+    "notice.otherwise": ("其他时间：", "Otherwise: "),
+    "notice.face.where": ("人脸数据存放在哪里", "Where face data is kept"),
+    "notice.face.where.text": (
+        "只存放在本小区的门禁设备和本小区的服务器上，存的是加密的人脸特征，不存照片；绝不发送到其他地方。",
+        "Only on this community's gate devices and its server, as encrypted templates, never photos; "
+        "never sent anywhere else.",
+    ),
+    "notice.face.how_long": ("保存多久", "How long it is kept"),
+    "notice.face.how_long.text": (
+        "保存到您撤回同意为止。撤回后，服务器和各门禁设备上的人脸数据即被删除，并出具删除回执。"
+        "搬离小区时请到物业办理撤回，仅搬离不会自动删除。",
+        "Until you withdraw your consent: it is then erased from the server and every gate, with a "
+        "deletion receipt. When you move out, withdraw at the office: moving out alone does not erase it.",
+    ),
+    "notice.face.decline": ("不想用人脸？", "Prefer not to use face?"),
+    "notice.face.decline.text": (
+        "人脸识别是自愿的：可以不登记，已登记的也可随时到物业撤回同意。本门可以改用：{ways}",
+        "Face is optional: you need not enrol, and you may withdraw consent at the office at any time. "
+        "At this gate you can use instead: {ways}",
+    ),
+    "notice.face.none": ("本门不使用人脸识别。", "This gate does not use face recognition."),
+    "notice.fault": ("门禁故障报修", "Report a fault"),
+    "notice.fault.text": (
+        "门打不开或设备故障，请拨打维修电话或值班保安电话。",
+        "If the gate will not open or is faulty, call maintenance or the guard on duty.",
+    ),
+    "notice.qr.fault": ("扫码报修", "Scan to report a fault"),
+    "notice.qr.privacy": ("扫码阅读隐私说明", "Scan to read the privacy notice"),
+    "notice.print.pdf": ("打印版（A4 PDF）", "Print (A4 PDF)"),
+    "notice.print.png": ("图片（PNG）", "Picture (PNG)"),
+    "notice.privacy": ("隐私说明", "Privacy notice"),
+    "notice.missing": ("找不到这个公示页面", "No such notice"),
+    "notice.missing.text": (
+        "没有“{what}”这个小区或门禁点，请核对门口二维码或链接，或联系物业。",
+        "There is no community or gate “{what}”: check the QR code or link, or ask the office.",
+    ),
+    "privacy.title": ("人脸识别与个人信息说明", "Privacy notice: face recognition and personal data"),
+    "privacy.purpose": ("用途", "Purpose"),
+    "privacy.purpose.text": (
+        "人脸只用于在本小区门禁处确认您是登记的住户或人员，不用于其他目的。人脸是自愿的，"
+        "不登记人脸照样可以刷卡、输入密码或使用二维码通行。",
+        "Face is used only to confirm at this community's gates that you are a registered person, for "
+        "nothing else. It is optional: without it you still get in by card, PIN or QR pass.",
+    ),
+    "privacy.what": ("保存什么", "What is kept"),
+    "privacy.what.text": (
+        "您的同意记录（谁同意、何时、如何）和由照片算出的加密人脸特征；照片算完即丢弃，不保存。",
+        "Your consent record (who, when, how) and encrypted templates computed from your photos; the "
+        "photos are dropped once the templates are made.",
+    ),
+    "privacy.gates": ("使用人脸的门禁点", "Gates that use face"),
+    "privacy.gates.none": ("目前没有", "none at present"),
+    "privacy.withdraw": ("如何撤回同意", "How to withdraw consent"),
+    "privacy.withdraw.text": (
+        "到物业管理处说明撤回人脸同意（或先致电联系人），工作人员当场办理。服务器和各门禁设备上的人脸数据"
+        "随即删除，您会拿到列明每个删除位置和时间的回执。撤回后仍可刷卡、输入密码或使用二维码通行。",
+        "Tell the management office (or call the contact first) that you withdraw face consent; staff do it "
+        "on the spot. Your face data is then erased from the server and every gate, and you get a receipt "
+        "listing each place and when it was erased. You can still use card, PIN or QR pass.",
+    ),
     # shell
     "app.name": ("门禁管理", "Access control"),
     "lang.other": ("English", "中文"),
@@ -220,6 +313,165 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "AccountRole.resident": ("住户", "Resident"),
     "AccountRole.contractor": ("外包人员", "Contractor"),
     "AccountRole.auditor": ("审计员", "Auditor"),
+    # resident portal
+    "invite.title": ("首次登录：输入邀请码", "First sign-in: invitation code"),
+    "invite.intro": (
+        "请输入物业给您的邀请码，再自己定一个用户名和密码（至少 10 位）。以后用这个用户名和密码登录。",
+        "Type the code the property office gave you, then choose a username and a password (at least"
+        " 10 characters). From then on, sign in with them.",
+    ),
+    "invite.code": ("邀请码", "Invitation code"),
+    "invite.username": ("用户名（例如手机号）", "Username (your phone number works)"),
+    "invite.submit": ("开通并登录", "Open my account"),
+    "invite.link": ("第一次使用？输入物业给的邀请码", "First time? Use the office's invitation code"),
+    "invitation.title": ("住户邀请码", "Resident invitation code"),
+    "invitation.intro": (
+        "住户用邀请码自己开通账号，只能看到自己家的信息。"
+        "邀请码 14 天内有效，只能用一次；再发一次，旧的作废。",
+        "The resident opens their own account with the code and sees only their household. The code works"
+        " once, for 14 days; issuing another cancels the old one.",
+    ),
+    "invitation.issue": ("发放邀请码", "Issue an invitation code"),
+    "invitation.column": ("住户账号", "Portal account"),
+    "invitation.once": (
+        "邀请码只显示这一次，请现在抄给住户或打印。",
+        "This code is shown only now: give it to the resident now.",
+    ),
+    "invitation.expires": ("有效期至 {date}", "Valid until {date}"),
+    "invitation.how": (
+        "请住户在手机上打开本系统的「首次登录」页面（/invite）输入。",
+        "The resident opens the first sign-in page (/invite) on their phone and types it in.",
+    ),
+    "household.none": ("未开通", "not set up"),
+    "household.way": ("方式", "Way in"),
+    "household.has": ("情况", "Status"),
+    "pin.title": ("设置我的开门密码", "Set my door PIN"),
+    "pin.intro": (
+        "在门口键盘上输入的数字密码，4 到 8 位。不要用 1234、0000 这样容易被猜到的数字。",
+        "The number you type at the gate's keypad: 4 to 8 digits. Avoid easy ones like 1234 or 0000.",
+    ),
+    "pin.new": ("新的开门密码", "New PIN"),
+    "pin.confirm": ("再输入一次", "The same PIN again"),
+    "pin.mismatch": ("两次输入的密码不一致", "the two PINs differ"),
+    "pin.submit": ("保存密码", "Save PIN"),
+    "pin.saved": ("开门密码已保存，几分钟内各门口生效。", "PIN saved: the gates take it within minutes."),
+    "pass.title": ("我的二维码通行证", "My QR pass"),
+    "pass.intro": (
+        "把手机屏幕对准门口的扫码器。二维码每 30 秒自动更新，截图过一会儿就失效。",
+        "Hold your phone's screen to the gate's reader. The code renews itself every 30 seconds;"
+        " a screenshot stops working soon after.",
+    ),
+    "pass.alt": ("我的通行二维码", "My pass QR code"),
+    "pass.fresh": ("页面会自动刷新。", "This page refreshes itself."),
+    "pass.again": ("立即换一个新码", "New code now"),
+    "pass.none": (
+        "您还没有二维码通行证。开通后，用手机就能开门。",
+        "You have no QR pass yet. Once it is on, your phone opens the gate.",
+    ),
+    "pass.open": ("开通二维码通行证", "Turn on my QR pass"),
+    "face.title": ("人脸识别开门", "Face recognition at the gates"),
+    "face.intro": (
+        "用不用刷脸开门，由您自己决定。不用也完全没关系，门禁卡、密码、二维码照常能开门。",
+        "Whether to open gates with your face is your own choice. Saying no is fine: card, PIN and QR"
+        " pass keep working.",
+    ),
+    "face.for_child": ("（您是监护人）", "(you are the guardian)"),
+    "face.manage": ("查看和办理", "View and choose"),
+    "face.state": ("现在的情况", "Now"),
+    "face.state.none": ("还没有选择，未开通", "No choice made yet: not set up"),
+    "face.state.consented": ("已同意，还没有上传照片", "Agreed: photos not uploaded yet"),
+    "face.state.enrolled": ("已开通（{day} 登记）", "Set up (enrolled on {day})"),
+    "face.state.declined": ("已选择不使用（{day}）", "Declined ({day})"),
+    "face.state.withdrawn": ("已撤回同意，数据已删除（{day}）", "Consent withdrawn, data erased ({day})"),
+    "face.choose": ("您可以这样选", "Your choices"),
+    "face.agree": ("阅读说明，同意使用", "Read the details and agree"),
+    "face.decline": ("不使用人脸识别", "No face recognition"),
+    "face.back": ("返回，先不决定", "Back, decide later"),
+    "face.decline.hint": (
+        "选择不使用，其他开门方式照常使用，以后也可以随时改变主意。",
+        "If you decline, every other way in keeps working, and you may change your mind later.",
+    ),
+    "face.photos": ("上传照片", "Upload photos"),
+    "face.photos.intro": (
+        "请拍 {min} 到 {max} 张正面照片：光线明亮，只有本人，不戴帽子和墨镜。"
+        "照片只用来生成模板，用完就丢弃。",
+        "Take {min} to {max} photos facing the camera: good light, only you, no hat or sunglasses. The"
+        " photos only make the templates and are then discarded.",
+    ),
+    "face.photos.plain": ("正面照片（{min}–{max} 张）", "Face photos ({min} to {max})"),
+    "face.photos.covered": (
+        "戴口罩或围巾的照片（可不传）",
+        "A photo with a mask or scarf (optional)",
+    ),
+    "face.photos.submit": ("上传并开通", "Upload and set up"),
+    "face.photos.saved": ("已开通，几分钟内各门口生效。", "Set up: the gates take it within minutes."),
+    "face.photos.refused": (
+        "可用的照片不足 {needed} 张，没有保存任何数据。请按下面的原因重拍。",
+        "Fewer than {needed} photos were usable; nothing was stored. Retake them as said below.",
+    ),
+    "face.photos.number": ("第 {n} 张", "Photo {n}"),
+    "face.photos.covered_one": ("遮挡照片", "Covered photo"),
+    "face.withdraw": ("撤回同意并删除数据", "Withdraw consent and erase the data"),
+    "face.withdraw.hint": (
+        "撤回后人脸数据立即从服务器删除，各门禁设备下次同步时删除，您会看到一张删除凭证。",
+        "The face data is erased from the server at once and from each gate at its next sync; you get"
+        " a deletion receipt.",
+    ),
+    "face.relation": ("您和孩子的关系", "Your relation to the child"),
+    "face.relation.parent": ("父母", "Parent"),
+    "face.relation.grandparent": ("祖父母、外祖父母", "Grandparent"),
+    "face.relation.other": ("其他监护人", "Other guardian"),
+    "face.consent.title": ("人脸识别单独同意书", "Separate consent to face recognition"),
+    "face.consent.for": ("为 {name} 办理", "For {name}"),
+    "face.consent.child": (
+        "{name} 未满 14 周岁，须由监护人同意，由您代为选择。",
+        "{name} is under 14, so a guardian consents: you choose for them.",
+    ),
+    "face.consent.purpose": (
+        "用途：只用来开本小区的门禁，不做别的用途。",
+        "Purpose: only to open this community's gates, for nothing else.",
+    ),
+    "face.consent.method": (
+        "方式：用您上传的照片生成人脸模板（一组数字），照片用完立即丢弃，不保存。",
+        "Method: templates (a set of numbers) are made from the photos you upload; the photos are"
+        " discarded at once, never kept.",
+    ),
+    "face.consent.where": (
+        "存放在哪里：只存放在本小区的门禁设备和服务器上，加密保存，从不发送到其他地方。",
+        "Where: only on this community's gate devices and server, encrypted, and never sent anywhere else.",
+    ),
+    "face.consent.retention": (
+        "保存多久：保存到撤回同意为止。搬离小区时请撤回（在本页或到物业），数据随即删除。",
+        "How long: until consent is withdrawn. When moving out, withdraw it (on this page or at the"
+        " office) and the data is erased.",
+    ),
+    "face.consent.operator": ("负责方：{name}，电话 {phone}", "Responsible: {name}, phone {phone}"),
+    "face.consent.controller": ("个人信息处理者：{name}", "Data controller: {name}"),
+    "face.consent.privacy": ("个人信息联系人：{contact}", "Privacy contact: {contact}"),
+    "face.consent.withdraw": (
+        "如何撤回：随时在本页面撤回，或到物业办公室办理。撤回后数据删除，并给您删除凭证。",
+        "How to withdraw: any time on this page, or at the office. The data is then erased and you"
+        " get a deletion receipt.",
+    ),
+    "face.consent.decline": (
+        "不同意也没关系：门禁卡、开门密码、二维码通行证等其他开门方式照常使用，不受任何影响。",
+        "Declining costs nothing: card, PIN, QR pass and the other ways in keep working exactly as before.",
+    ),
+    "face.consent.version": ("同意书版本：{version}", "Consent text version: {version}"),
+    "face.consent.agree": ("我已阅读并同意以上内容", "I have read and agree to the above"),
+    "face.consent.submit": ("同意", "Agree"),
+    "face.consent.untick": ("请先勾选“我已阅读并同意”", "Tick “I have read and agree” first"),
+    "face.receipt.title": ("人脸数据删除凭证", "Face data deletion receipt"),
+    "face.receipt.intro": (
+        "{name} 的人脸数据已删除，同意已撤回（{made}）。下面是每个存放地点和删除时间。",
+        "{name}'s face data was erased and the consent withdrawn ({made}). Each place and when it was"
+        " erased:",
+    ),
+    "face.receipt.place": ("存放地点", "Place"),
+    "face.receipt.erased": ("删除时间", "Erased"),
+    "face.receipt.pending": ("正在删除", "pending"),
+    "face.receipt.gate_pending": ("等待该门禁确认删除", "pending until the gate confirms"),
+    "face.receipt.number": ("凭证编号：{id}", "Receipt number: {id}"),
 }
 
 LABELLED_ENUMS: tuple[type[StrEnum], ...] = (
