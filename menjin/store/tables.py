@@ -396,20 +396,25 @@ class GateCommand(Base):
 # receipt and rotates the KEK, so deleting the person or the credential first is refused.
 
 
-class FaceConsent(Base):
-    """One consent to face recognition, on its own record; withdrawn, never deleted."""
+class _FaceChoice:
+    """Who chose for whom, and how: the same for a consent and a decline."""
 
-    __tablename__ = "face_consents"
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     given_by: Mapped[str] = mapped_column(String(8))  # domain.consent.ConsentGiver
     guardian_name: Mapped[str | None] = mapped_column(String(60))
     guardian_relation: Mapped[str | None] = mapped_column(String(20))
-    text_version: Mapped[str] = mapped_column(String(32))  # which consent text was shown, "face-2026-11"
     method: Mapped[str] = mapped_column(String(16))  # domain.consent.ConsentMethod
-    given_at: Mapped[datetime] = mapped_column(UTCDateTime())
     recorded_by: Mapped[str] = mapped_column(String(80))  # the actor, as in the audit log
+
+
+class FaceConsent(_FaceChoice, Base):
+    """One consent to face recognition, on its own record; withdrawn, never deleted."""
+
+    __tablename__ = "face_consents"
+    text_version: Mapped[str] = mapped_column(String(32))  # which consent text was shown, "face-2026-11"
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime())
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdrawn_by: Mapped[str | None] = mapped_column(String(80))
 
@@ -504,17 +509,9 @@ class ResidentInvitation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class FaceDecline(Base):
+class FaceDecline(_FaceChoice, Base):
     """A person's (or their guardian's) recorded choice not to use face recognition: shown back to them,
     and kept apart from consents, so declining is never mistaken for not having been asked."""
 
     __tablename__ = "face_declines"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"), index=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    given_by: Mapped[str] = mapped_column(String(8))  # domain.consent.ConsentGiver
-    guardian_name: Mapped[str | None] = mapped_column(String(60))
-    guardian_relation: Mapped[str | None] = mapped_column(String(20))
-    method: Mapped[str] = mapped_column(String(16))  # domain.consent.ConsentMethod
     declined_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    recorded_by: Mapped[str] = mapped_column(String(80))
