@@ -7,12 +7,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import uvicorn
 from conftest import PASSWORD, World, service_missing
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from menjin.server.app import create_app
 from menjin.store import register as rg
@@ -28,6 +29,17 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PHONE = {"width": 390, "height": 844}
+
+
+@contextmanager
+def phone_page() -> Iterator[Page]:
+    """A page in headless Debian Chromium at a phone's size, Chinese first."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(viewport=PHONE, device_scale_factor=2, locale="zh-CN")
+        finally:
+            browser.close()
 
 
 @pytest.fixture
@@ -62,28 +74,23 @@ def test_admin_adds_a_resident_on_a_phone(world: World, base_url: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / f"console-residents-{svc.db.dialect}.png"
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport=PHONE, device_scale_factor=2, locale="zh-CN")
-            page.goto(f"{base_url}/login")
-            page.get_by_label("用户名").fill("admin")
-            page.get_by_label("密码").fill(PASSWORD)
-            page.get_by_role("button", name="登录").click()
-            expect(page.get_by_role("heading", name="admin，您好")).to_be_visible()
+    with phone_page() as page:
+        page.goto(f"{base_url}/login")
+        page.get_by_label("用户名").fill("admin")
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        expect(page.get_by_role("heading", name="admin，您好")).to_be_visible()
 
-            page.get_by_role("navigation", name="主菜单").get_by_role("link", name="住户").click()
-            page.get_by_text("添加住户").click()  # opens the add form
-            form = page.get_by_role("form", name="添加住户")
-            form.get_by_label("姓名").fill("刘阿姨")
-            form.get_by_label("身份").select_option(label="业主")
-            form.get_by_label("房屋").select_option(label="3号楼-2-302")
-            form.get_by_label("手机号").fill("13800000000")
-            form.get_by_role("button", name="添加").click()
+        page.get_by_role("navigation", name="主菜单").get_by_role("link", name="住户").click()
+        page.get_by_text("添加住户").click()  # opens the add form
+        form = page.get_by_role("form", name="添加住户")
+        form.get_by_label("姓名").fill("刘阿姨")
+        form.get_by_label("身份").select_option(label="业主")
+        form.get_by_label("房屋").select_option(label="3号楼-2-302")
+        form.get_by_label("手机号").fill("13800000000")
+        form.get_by_role("button", name="添加").click()
 
-            expect(page.get_by_role("status")).to_have_text("已保存")
-            expect(page.get_by_role("cell", name="刘阿姨")).to_be_visible()
-            expect(page.get_by_role("cell", name="3号楼-2-302")).to_be_visible()
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
+        expect(page.get_by_role("status")).to_have_text("已保存")
+        expect(page.get_by_role("cell", name="刘阿姨")).to_be_visible()
+        expect(page.get_by_role("cell", name="3号楼-2-302")).to_be_visible()
+        page.screenshot(path=str(shot), full_page=True)

@@ -4,9 +4,6 @@ the real API, through the `menjin face station` command over HTTP."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator, Sequence
 from functools import cache
 from itertools import pairwise
@@ -14,9 +11,9 @@ from itertools import pairwise
 import cv2
 import numpy as np
 import pytest
-import uvicorn
 from conftest import World, login
 from fastapi.testclient import TestClient
+from test_browser import base_url
 from test_face_api import CONSENT, upload
 from typer.testing import CliRunner
 
@@ -27,10 +24,10 @@ from menjin.face.detect import detect
 from menjin.face.enrol import Accepted, accepted_face, read_image
 from menjin.face.quality import REASONS, measure
 from menjin.face.station import SETTLE, SPACING, Phase, Station
-from menjin.server.app import create_app
 from menjin.sim.faces import PHOTOS, frames
 
 pytestmark = pytest.mark.usefixtures("face_photos")
+__all__ = ["base_url"]  # the uvicorn fixture, shared with test_browser
 FPS = 5.0
 START = 1000.0  # a monotonic clock does not start at zero
 
@@ -192,31 +189,13 @@ def test_station_photos_enrol_through_the_api(
     assert status["enrolled"] and status["kinds"] == {"plain": 1, "covered": 1}
 
 
-@pytest.fixture
-def server(world: World) -> Iterator[str]:
-    """The app served by uvicorn on a free loopback port: the command speaks real HTTP."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    uv = uvicorn.Server(uvicorn.Config(create_app(world.services), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    uv.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
-
-
 @pytest.mark.usefixtures("engine_once")
 def test_the_station_command(
     client: TestClient,
     world: World,
     admin: dict[str, str],
     resident: int,
-    server: str,
+    base_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     opened: list[str] = []
@@ -235,7 +214,7 @@ def test_the_station_command(
 
     def station(*args: str, token: str = token) -> tuple[int, str]:
         result = CliRunner().invoke(
-            app, ["face", "station", str(resident), "--server", server, "--camera", "2", *args],
+            app, ["face", "station", str(resident), "--server", base_url, "--camera", "2", *args],
             env={"MENJIN_TOKEN": token, "COLUMNS": "200"}, input="\n",
         )  # fmt: skip
         return result.exit_code, result.output

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from conftest import World, login, service_missing
 from fastapi.testclient import TestClient
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import func, select, update
-from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PHONE, base_url
+from test_browser import ARTIFACTS, CHROMIUM, base_url, phone_page
 from test_console import household, signed_in
 
 from menjin.domain.register import AccountRole
@@ -289,28 +289,23 @@ def test_first_sign_in_with_a_code_on_a_phone(world: World, base_url: str) -> No
     with svc.db.transaction() as s:
         code = Invitations(svc.accounts).issue(s, world.admin, me, svc.clock()).code
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport=PHONE, device_scale_factor=2, locale="zh-CN")
-            page.goto(f"{base_url}/login")
-            page.get_by_role("link", name="第一次使用？输入物业给的邀请码").click()
-            page.get_by_label("邀请码").fill(code)
-            page.get_by_label("用户名").fill("13800000000")
-            page.get_by_label("新密码", exact=True).fill(NEW_PASSWORD)
-            page.get_by_label("再次输入新密码").fill(NEW_PASSWORD)
-            page.get_by_role("button", name="开通并登录").click()
+    with phone_page() as page:
+        page.goto(f"{base_url}/login")
+        page.get_by_role("link", name="第一次使用？输入物业给的邀请码").click()
+        page.get_by_label("邀请码").fill(code)
+        page.get_by_label("用户名").fill("13800000000")
+        page.get_by_label("新密码", exact=True).fill(NEW_PASSWORD)
+        page.get_by_label("再次输入新密码").fill(NEW_PASSWORD)
+        page.get_by_role("button", name="开通并登录").click()
 
-            expect(page.get_by_role("heading", name="我的家")).to_be_visible()
-            expect(page.get_by_role("heading", name="刘小明")).to_be_visible()
-            page.get_by_role("link", name="我的二维码通行证").click()
-            page.get_by_role("button", name="开通二维码通行证").click()
-            expect(page.locator("#qr-pass")).to_be_visible()
-            assert page.locator("#qr-pass").evaluate("img => img.naturalWidth") > 100
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / f"portal-pass-{svc.db.dialect}.png"), full_page=True)
-        finally:
-            browser.close()
+        expect(page.get_by_role("heading", name="我的家")).to_be_visible()
+        expect(page.get_by_role("heading", name="刘小明")).to_be_visible()
+        page.get_by_role("link", name="我的二维码通行证").click()
+        page.get_by_role("button", name="开通二维码通行证").click()
+        expect(page.locator("#qr-pass")).to_be_visible()
+        assert page.locator("#qr-pass").evaluate("img => img.naturalWidth") > 100
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"portal-pass-{svc.db.dialect}.png"), full_page=True)
 
 
 def test_a_resident_never_touches_anothers_pin_or_pass(client: TestClient, world: World) -> None:
