@@ -515,3 +515,86 @@ class FaceDecline(_FaceChoice, Base):
 
     __tablename__ = "face_declines"
     declined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# ---- passes for couriers and visitors, a visitor's request at a gate, data-correction requests -----
+
+
+guest_pass_gates = Table(
+    "guest_pass_gates",
+    Base.metadata,
+    Column("pass_id", ForeignKey("guest_passes.id", ondelete="CASCADE"), primary_key=True),
+    Column("gate_id", ForeignKey("gates.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class GuestPass(Base):
+    """A pass a resident (or the office) gives a courier, visitor or worker: a PIN or QR credential of
+    the host's, opening only `gates`, each at most `max_uses` times, within the credential's window.
+    The code itself is kept only sealed (`share_sealed`), so the host can share it again while valid."""
+
+    __tablename__ = "guest_passes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"), index=True)
+    credential_id: Mapped[int] = mapped_column(ForeignKey("credentials.id", ondelete="CASCADE"), unique=True)
+    host_person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # domain.guest_pass.Purpose
+    label: Mapped[str] = mapped_column(String(40), default="")
+    max_uses: Mapped[int] = mapped_column(Integer)
+    share_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # erased once revoked or expired
+    issued_by: Mapped[str] = mapped_column(String(80))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(80))
+    credential: Mapped[Credential] = relationship(lazy="joined")
+    gates: Mapped[list[Gate]] = relationship(secondary=guest_pass_gates, lazy="selectin")
+
+    @property
+    def gate_ids(self) -> list[int]:
+        return sorted(g.id for g in self.gates)
+
+
+class GuestPassUse(Base):
+    """How often a pass opened each gate, counted from stored events (once per event)."""
+
+    __tablename__ = "guest_pass_uses"
+    pass_id: Mapped[int] = mapped_column(ForeignKey("guest_passes.id", ondelete="CASCADE"), primary_key=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id", ondelete="CASCADE"), primary_key=True)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class EntryRequest(Base):
+    """A visitor at a gate asking a household to let them in (intercom-style); the household approves or
+    declines from the portal and, if approved, the gate is opened once by a command."""
+
+    __tablename__ = "entry_requests"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random: the visitor's status page
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"), index=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    visitor: Mapped[str] = mapped_column(String(40))
+    purpose: Mapped[str] = mapped_column(String(60), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending/approved/declined/expired
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    command_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class CorrectionRequest(Base):
+    """A resident's request to correct their data, and the office's answer."""
+
+    __tablename__ = "correction_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    subject: Mapped[str] = mapped_column(String(20))  # name, phone, unit, credential, other
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open/done/refused
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_by: Mapped[str | None] = mapped_column(String(80))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

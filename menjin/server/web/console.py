@@ -732,12 +732,15 @@ def _problem(error: RowError, lang: str) -> tuple[object, str, str]:
 
 
 def mount(app: FastAPI) -> None:
-    from menjin.server.web import live, portal  # they build on this module's pages
+    from menjin.server.web import guest_passes, live, portal, rights, visits  # built on this module
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
     app.include_router(live.router)
     app.include_router(portal.router)
+    app.include_router(guest_passes.router)
+    app.include_router(visits.router)
+    app.include_router(rights.router)
 
     @app.exception_handler(SignInFirst)
     def sign_in_first(request: Request, exc: SignInFirst) -> Response:

@@ -472,6 +472,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "face.receipt.pending": ("正在删除", "pending"),
     "face.receipt.gate_pending": ("等待该门禁确认删除", "pending until the gate confirms"),
     "face.receipt.number": ("凭证编号：{id}", "Receipt number: {id}"),
+    # guest passes (couriers, visitors, workers)
+    # visitors at a gate asking a household to let them in
+    # data rights: history, reads, download, corrections
 }
 
 LABELLED_ENUMS: tuple[type[StrEnum], ...] = (
