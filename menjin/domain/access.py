@@ -100,6 +100,7 @@ class Reason(StrEnum):
     UNREADABLE = "unreadable"
     PIN_LOCKED = "pin_locked"
     PASS_INVALID = "pass_invalid"
+    PASS_USED_UP = "pass_used_up"
 
 
 PROMPTS: Mapping[Reason, tuple[str, str]] = {
@@ -147,6 +148,7 @@ PROMPTS: Mapping[Reason, tuple[str, str]] = {
         "二维码无效或已过期，请在手机上刷新",
         "QR pass invalid or expired: refresh it on your phone",
     ),
+    Reason.PASS_USED_UP: ("此通行证在本门的次数已用完", "This pass has been used up at this gate"),
 }
 
 
@@ -157,6 +159,8 @@ class CredentialView:
     kind: CredentialKind
     validity: Validity
     duress: bool = False  # a duress PIN opens and raises a silent alarm
+    guest: bool = False  # a courier's or visitor's pass: its window and gates are its only grant
+    max_uses: int | None = None  # a pass opens each of its gates at most this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,8 +242,11 @@ _STAFF_ROLES = frozenset({PersonRole.STAFF})
 _MAINTENANCE_ROLES = frozenset({PersonRole.STAFF, PersonRole.CONTRACTOR})
 
 
-def decide(request: AccessRequest, gate: GateView, now: datetime) -> Decision:
-    """`now` is aware UTC; schedules are read in the community's local time."""
+def decide(
+    request: AccessRequest, gate: GateView, now: datetime, used: Mapping[int, int] | None = None
+) -> Decision:
+    """`now` is aware UTC; schedules are read in the community's local time. `used`: how often this
+    gate has let each pass through."""
     if gate.mode is GateMode.EVACUATION:
         return Decision(True, Reason.EVACUATION)
     if gate.direction is not Direction.BOTH and request.direction is not gate.direction:
@@ -260,6 +267,8 @@ def decide(request: AccessRequest, gate: GateView, now: datetime) -> Decision:
         refusal = credential.validity.refusal(now)
         if refusal is not None:
             return Decision(False, Reason(refusal), credential.person_id, (credential.id,))
+        if credential.max_uses is not None and (used or {}).get(credential.id, 0) >= credential.max_uses:
+            return Decision(False, Reason.PASS_USED_UP, credential.person_id, (credential.id,))
         found.append(credential)
 
     person_id = found[0].person_id
@@ -276,9 +285,12 @@ def decide(request: AccessRequest, gate: GateView, now: datetime) -> Decision:
     if required and missing and len(found) < 2:
         return Decision(False, Reason.SECOND_FACTOR_REQUIRED, person_id, ids, needs=frozenset(missing))
 
-    if gate.mode is GateMode.LOCKDOWN and person.role not in _STAFF_ROLES:
+    guest = any(c.guest for c in found)  # the host's role lends a pass nothing
+    if gate.mode is GateMode.LOCKDOWN and (guest or person.role not in _STAFF_ROLES):
         return Decision(False, Reason.LOCKDOWN, person_id, ids)
-    if gate.mode is not GateMode.MAINTENANCE or person.role not in _MAINTENANCE_ROLES:
+    # A pass is synced only to the gates it names and its window is its schedule: it needs no grant.
+    maintainer = gate.mode is GateMode.MAINTENANCE and person.role in _MAINTENANCE_ROLES
+    if not guest and not maintainer:
         schedules = gate.grants.get(person_id)
         if not schedules:
             return Decision(False, Reason.NO_ACCESS_HERE, person_id, ids)

@@ -48,7 +48,10 @@ ENTRIES: dict[str, TypeAdapter[list]] = {
     "credentials": TypeAdapter(list[CredentialEntry]),
     "faces": TypeAdapter(list[FaceEntry]),  # sealed for this gate: the file alone opens no template
 }
-_SCHEMA = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);" + "".join(
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS uses (id INTEGER PRIMARY KEY, count INTEGER NOT NULL);"  # passes, here
+) + "".join(
     f"CREATE TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY, body TEXT NOT NULL);" for table in ENTRIES
 )
 
@@ -127,7 +130,8 @@ class Known:
 
 def _credential(c: CredentialEntry) -> tuple[tuple[CredentialKind, str], CredentialView]:
     validity = Validity(c.status, c.valid_from, c.valid_until)
-    return (c.kind, c.lookup), CredentialView(c.id, c.person_id, c.kind, validity, c.duress)
+    view = CredentialView(c.id, c.person_id, c.kind, validity, c.duress, c.guest, c.max_uses)
+    return (c.kind, c.lookup), view
 
 
 class Cache:
@@ -141,6 +145,7 @@ class Cache:
         except (sqlite3.DatabaseError, ValueError) as exc:  # ValueError: a row pydantic or the domain refuse
             set_aside(path, "credential cache", exc)
             self._conn, self._known = self._load()
+        self._used = dict(self._conn.execute("SELECT id, count FROM uses").fetchall())
 
     @property
     def version(self) -> int:
@@ -157,6 +162,22 @@ class Cache:
     def faces(self) -> dict[int, FaceEntry]:
         """Sealed templates by FACE credential id, for the gate's face index."""
         return self._known.faces
+
+    @property
+    def used(self) -> dict[int, int]:
+        """How often this gate let each pass through: its own count, or the server's if that is higher
+        (a gate whose cache was reset must not start counting again from zero)."""
+        return self._used
+
+    def spend(self, credential_id: int) -> None:
+        """One more use of a pass here, on disk before the next decision can read it."""
+        with self._lock:
+            count = self._used.get(credential_id, 0) + 1
+            with transaction(self._conn):
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO uses (id, count) VALUES (?, ?)", (credential_id, count)
+                )
+            self._used[credential_id] = count
 
     def lookups(self, kind: CredentialKind) -> dict[int, str]:
         """Credential id → lookup, for one kind."""
@@ -180,8 +201,10 @@ class Cache:
             if isinstance(sync, Delta) and sync.base_version != self._known.version:
                 return False
             known = self._known.applied(sync)
-            _write(self._conn, sync)
+            used = {c.id: max(c.used_here, self._used.get(c.id, 0)) for c in sync.credentials if c.max_uses}
+            _write(self._conn, sync, used)
             self._known = known
+            self._used |= used
             return True
 
     def close(self) -> None:
@@ -220,8 +243,9 @@ def _read(conn: sqlite3.Connection) -> Delta | None:
     return Delta(base_version=0, version=int(meta["version"]), config=config, **entries)
 
 
-def _write(conn: sqlite3.Connection, sync: Snapshot | Delta) -> None:
+def _write(conn: sqlite3.Connection, sync: Snapshot | Delta, used: dict[int, int]) -> None:
     with transaction(conn):
+        conn.executemany("INSERT OR REPLACE INTO uses (id, count) VALUES (?, ?)", list(used.items()))
         for table in ENTRIES:
             if isinstance(sync, Snapshot):
                 conn.execute(f"DELETE FROM {table}")

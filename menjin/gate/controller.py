@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from menjin.domain import guest_pass
 from menjin.domain.access import AccessRequest, Decision, GateView, Presented, Reason, decide
 from menjin.domain.credentials import normalise_card_uid, normalise_plate
 from menjin.domain.door import Action, Alarm, Clear, Door, Raise, Relay
@@ -203,7 +204,12 @@ class GateController:
         if self._pending and self._pending[1] > now and kind not in {p.kind for p in self._pending[0]}:
             presented = self._pending[0] + presented
         self._pending = None
-        decision = decide(AccessRequest(presented), view, now)
+        decision = decide(AccessRequest(presented), view, now, self.cache.used)
+        if decision.granted:
+            for item in presented:
+                credential = view.credentials.get((item.kind, item.lookup))
+                if credential is not None and credential.max_uses is not None:
+                    self.cache.spend(credential.id)
         if decision.reason is Reason.SECOND_FACTOR_REQUIRED:
             self._pending = (presented, now + SECOND_FACTOR_WINDOW)
         if kind is CredentialKind.PIN:
@@ -226,6 +232,8 @@ class GateController:
         if kind is CredentialKind.PIN:
             ok = raw.isdigit() and 4 <= len(raw) <= 8
             return lookup_hash(self.secrets.pin_key, raw) if ok else Reason.UNREADABLE
+        if kind is CredentialKind.QR and raw.strip().startswith(guest_pass.QR_PREFIX):
+            return lookup_hash(self.secrets.pin_key, raw.strip())  # a guest's pass: a keyed hash, as a PIN
         if kind is CredentialKind.QR:
             if self.secrets.pass_public_key is None:
                 return Reason.PASS_INVALID

@@ -62,7 +62,16 @@ class Invalid(RegisterError):
 
 
 class Denied(RegisterError):
+    """Not this actor's to see or change. With a `target`, it was an attempt on someone else's data:
+    the boundary records it once the transaction has rolled back (`Services.transaction`)."""
+
     status = 403
+
+    def __init__(
+        self, zh: str, en: str, field: str | None = None, target: str = "", subjects: tuple[int, ...] = ()
+    ) -> None:
+        super().__init__(zh, en, field)
+        self.target, self.subjects = target, subjects
 
 
 # Unique constraints and what they mean to a person. PostgreSQL names the constraint (by the naming
@@ -304,7 +313,8 @@ def _set(row: Any, data: Mapping[str, Any], *names: str) -> None:
             setattr(row, name, data[name])
 
 
-def _domain(call: Callable[[], Any]) -> Any:
+def domain_checked(call: Callable[[], Any]) -> Any:
+    """A domain rule's refusal as the register's (a 422 naming the field)."""
     try:
         return call()
     except DomainError as exc:
@@ -357,7 +367,7 @@ def apply_gate(reg: Register, s: Session, actor: Actor, row: Gate, data: Mapping
     methods = frozenset(CredentialKind(m) for m in row.methods) if row.methods is not None else None
     rule_modes = [AuthMode(r["mode"]) for r in row.auth_rules or []]
     mode = AuthMode(row.auth_mode or AuthMode.ANY)  # a new row gets its column default only at flush
-    _domain(lambda: check_ways_in(GateKind(row.kind), methods, mode, rule_modes))
+    domain_checked(lambda: check_ways_in(GateKind(row.kind), methods, mode, rule_modes))
     if "building_ids" in data:
         row.buildings = [reg.reference(s, actor, Building, b, "building_ids") for b in data["building_ids"]]
 
@@ -385,20 +395,22 @@ def apply_credential(
     if row.duress and row.kind != CredentialKind.PIN:
         raise Invalid("只有密码可以设为胁迫密码", "only a PIN can be a duress code", "duress")
     if "value" in data:
-        value = _domain(lambda: canonical_value(CredentialKind(row.kind), data["value"]))
+        value = domain_checked(lambda: canonical_value(CredentialKind(row.kind), data["value"]))
         if CredentialKind(row.kind).secret:
             row.lookup, row.secret_hash = reg.pin_lookup(actor.community_id, value), hash_secret(value)
         else:
             row.lookup = value
     if row.lookup is None:
         raise Invalid("缺少凭证值", "credential value is required", "value")
-    _domain(lambda: Validity(CredentialStatus(row.status or "active"), row.valid_from, row.valid_until))
+    domain_checked(
+        lambda: Validity(CredentialStatus(row.status or "active"), row.valid_from, row.valid_until)
+    )
 
 
 def apply_schedule(reg: Register, s: Session, actor: Actor, row: Schedule, data: Mapping[str, Any]) -> None:
     _set(row, data, "name")
     if "windows" in data:
-        row.windows = _domain(lambda: WeeklySchedule.from_json(data["windows"]).to_json())
+        row.windows = domain_checked(lambda: WeeklySchedule.from_json(data["windows"]).to_json())
 
 
 def apply_holiday(reg: Register, s: Session, actor: Actor, row: Holiday, data: Mapping[str, Any]) -> None:

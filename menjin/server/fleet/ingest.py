@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from pydantic import TypeAdapter
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from menjin.link.messages import Event
+from menjin.link.messages import Event, EventKind
+from menjin.store import guest_passes
 from menjin.store.tables import GateEvent
 
 _EVENTS = TypeAdapter(list[Event])
@@ -44,6 +45,7 @@ def ingest(
     The gate named by the topic (checked by the broker's ACL) is recorded, not the one in the payload."""
     if not events:
         return []
+    _count_pass_uses(session, gate_id, events)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
             _POSTGRES,
@@ -74,3 +76,19 @@ def ingest(
     ]
     session.execute(sqlite.insert(GateEvent).on_conflict_do_nothing(index_elements=["event_id"]), rows)
     return [e.id for e in events]
+
+
+def _count_pass_uses(session: Session, gate_id: int, events: Sequence[Event]) -> None:
+    """Before storing: the grants by PIN or QR that are not stored yet may be passes' uses."""
+    grants = {
+        e.id: e
+        for e in events
+        if e.kind is EventKind.ACCESS
+        and e.granted
+        and e.credential_ids
+        and e.method in guest_passes.PASS_KINDS
+    }
+    if grants:
+        stored = set(session.scalars(select(GateEvent.event_id).where(GateEvent.event_id.in_(list(grants)))))
+        fresh = [(e.credential_ids, e.at) for id_, e in grants.items() if id_ not in stored]
+        guest_passes.count_uses(session, gate_id, fresh)

@@ -31,11 +31,13 @@ from menjin.link.messages import (
     ScheduleEntry,
     Snapshot,
 )
+from menjin.store import guest_passes
 from menjin.store.tables import (
     AccessGroup,
     Community,
     Credential,
     Gate,
+    GuestPass,
     Holiday,
     Person,
     Schedule,
@@ -92,13 +94,21 @@ def build_snapshot(
     ]
     known = {p["id"] for p in people}
     kinds = [k.value for k in (accepted if faces else accepted - {CredentialKind.FACE})]
-    columns = [getattr(Credential, name) for name in CredentialEntry.model_fields]
+    columns = [
+        getattr(Credential, name) for name in CredentialEntry.model_fields if hasattr(Credential, name)
+    ]
     rows = session.execute(
         select(*columns)
-        .where(Credential.community_id == gate.community_id, Credential.kind.in_(kinds))
+        .outerjoin(GuestPass, GuestPass.credential_id == Credential.id)
+        .where(
+            Credential.community_id == gate.community_id,
+            Credential.kind.in_(kinds),
+            guest_passes.gate_filter(gate.id, now or datetime.now(UTC)),
+        )
         .order_by(Credential.id)
     )
-    credentials = [row._asdict() for row in rows if row.person_id in known]
+    passes = guest_passes.pass_fields(session, gate.id)
+    credentials = [row._asdict() | passes.get(row.id, {}) for row in rows if row.person_id in known]
     rules = [AuthRuleEntry(**rule) for rule in gate.auth_rules or []]
     schedule_ids = ({s for ids in grants.values() for s in ids} | {r.schedule_id for r in rules}) - {
         ALWAYS.id
