@@ -179,6 +179,8 @@ NAV = (
     NavItem("/residents", "nav.residents", Permission.PEOPLE_READ),
     NavItem("/gates", "nav.gates", Permission.REGISTER_READ),
     NavItem("/live", "nav.live", Permission.REGISTER_READ),
+    NavItem("/passes", "nav.passes", Permission.CREDENTIALS_WRITE),  # the office's passes
+    NavItem("/passes", "nav.passes", Permission.SELF_WRITE),  # a resident's own
     NavItem("/import", "nav.import", Permission.BULK_IMPORT),
 )
 
