@@ -21,6 +21,8 @@ from menjin.store.register import RegisterError
 from menjin.store.tables import Account, AuditEntry, Community, Gate
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from menjin.gate.runtime import GateRuntime
     from menjin.link.credentials import GateKit
     from menjin.server.link_runtime import ServerLink
@@ -278,7 +280,9 @@ def _redeem(server: str, code: str) -> GateKit:
 def demo(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
-    scenario: Annotated[str | None, typer.Option(help="rush, outage or propped: a scripted day.")] = None,
+    scenario: Annotated[
+        str | None, typer.Option(help="rush, outage, propped or withdraw: a scripted day.")
+    ] = None,
     headless: Annotated[bool, typer.Option(help="Run the scenario without a server and exit.")] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the scenario report as one JSON object.")
@@ -287,13 +291,14 @@ def demo(
     broker_port: BrokerPort = 18830,
     data_dir: DataDir = None,
 ) -> None:
-    """The demo community: created on first run; a fresh one-time admin password whenever the old one
-    has not been used yet (it was shown once and cannot be shown again). With --scenario --headless, a
-    scripted day on a compressed clock instead, reported as JSON."""
+    """The demo community, created on first run, with an administrator and a resident's portal account
+    (`resident`); a fresh one-time password for either whenever the old one has not been used yet (it
+    was shown once and cannot be shown again). With --scenario --headless, a scripted day on a
+    compressed clock instead, reported as JSON."""
     if scenario is not None:
         _scenario(scenario, headless, as_json, residents)
         return
-    from menjin.sim.sample import CODE, create_sample
+    from menjin.sim.sample import CODE, RESIDENT_ACCOUNT, create_resident_account, create_sample
 
     svc = _open(data_dir)
     with svc.db.transaction() as s:
@@ -304,18 +309,30 @@ def demo(
             fresh: int | None = community.id
         else:
             fresh = None
-            account = s.scalar(select(Account).where(Account.username == "admin"))
-            if account is not None and account.must_change_password:
-                new = svc.accounts.reset_password(s, system_actor(community.id, "demo"), account.id)
-                _show_password("admin", new.password)
-            else:
-                out.print("管理员已设置密码；忘记时运行 menjin user reset admin / admin has set a password")
+            _demo_password(svc, s, community.id, "admin")
+        if s.scalar(select(Account.id).where(Account.username == RESIDENT_ACCOUNT)) is None:
+            _show_password(RESIDENT_ACCOUNT, create_resident_account(svc, s, community.id))
+        elif fresh is None:
+            _demo_password(svc, s, community.id, RESIDENT_ACCOUNT)
     if fresh is not None:
         _demo_faces(svc, fresh)
     out.print(f"示例表格 / sample spreadsheet: http://{host}:{port}/import")
     _serve(
         svc, host, port, "embedded", "127.0.0.1", broker_port, lambda link: _demo_gates(svc, link, DEMO_GATES)
     )
+
+
+def _demo_password(svc: Services, s: Session, community_id: int, username: str) -> None:
+    """A fresh one-time password for a demo account whose last one was never used (it was shown once
+    and cannot be shown again); an account whose owner chose a password keeps it."""
+    account = s.scalar(select(Account).where(Account.username == username))
+    if account is not None and account.must_change_password:
+        new = svc.accounts.reset_password(s, system_actor(community_id, "demo"), account.id)
+        _show_password(username, new.password)
+    else:
+        out.print(
+            f"{username} 已设置密码；忘记时运行 menjin user reset {username} / {username} has set a password"
+        )
 
 
 DEMO_GATES = ("S1", "N1", "V1")
@@ -376,8 +393,7 @@ def _scenario(name: str, headless: bool, as_json: bool, residents: int) -> None:
         typer.echo(json.dumps(report, ensure_ascii=False))
     else:
         out.print_json(data=report)
-    events = report["events"]
-    if events["lost"] or events["duplicated"]:
+    if not report["ok"]:
         raise typer.Exit(1)
 
 

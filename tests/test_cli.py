@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from test_console import sign_in
 from typer.testing import CliRunner
 
+from menjin import cli
 from menjin.cli import app
+from menjin.config import Settings
+from menjin.server.app import create_app
+from menjin.services import Services
+from menjin.sim.sample import RESIDENT_ACCOUNT, RESIDENTS
 
 runner = CliRunner()
 
@@ -81,3 +89,38 @@ def test_broker_config_names_every_enrolled_gate(data_dir: Path, tmp_path: Path)
     assert (target / "passwd").stat().st_mode & 0o777 == 0o600
     again = runner.invoke(app, ["enrol-gate", "S1", "--data-dir", str(data_dir)])
     assert again.exit_code == 0  # a new code for a replacement gate
+
+
+def shown_password(output: str, username: str) -> str:
+    return re.findall(rf"one-time password for {username}: (\S+)", output)[-1]
+
+
+def test_demo_prints_a_resident_login_that_opens_the_portal(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's banner, without the server and the face enrolment: the printed resident password
+    signs in at / and, once changed, the resident sees their household, PIN, pass and face pages."""
+    monkeypatch.setattr(cli, "_serve", lambda *args, **kwargs: None)
+    monkeypatch.setattr(cli, "_demo_faces", lambda *args: None)
+    first = run(data_dir, "demo")
+    assert shown_password(first, "admin") != shown_password(first, RESIDENT_ACCOUNT)
+    again = run(data_dir, "demo")  # not used yet: a new one replaces it
+    password = shown_password(again, RESIDENT_ACCOUNT)
+    assert password != shown_password(first, RESIDENT_ACCOUNT)
+
+    svc = Services.open(Settings.from_env(data_dir))
+    with TestClient(create_app(svc)) as client:
+        old = sign_in(client, RESIDENT_ACCOUNT, shown_password(first, RESIDENT_ACCOUNT))
+        assert old.status_code == 401
+        signed = sign_in(client, RESIDENT_ACCOUNT, password)
+        assert signed.status_code == 303 and signed.headers["location"] == "/password"
+        new = "哈尔滨-demo-2026"
+        form = {"old_password": password, "new_password": new, "confirm": new}
+        assert client.post("/password", data=form, follow_redirects=False).status_code == 303
+        home = client.get("/").text
+        assert "我的家" in home and RESIDENTS[0][3] in home
+        for page, words in (("/pin", "开门密码"), ("/pass", "二维码"), ("/face", RESIDENTS[0][3])):
+            response = client.get(page)
+            assert response.status_code == 200 and words in response.text, page
+    svc.close()
+    assert "resident 已设置密码" in run(data_dir, "demo")  # a chosen password is never reset

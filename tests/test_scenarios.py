@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from menjin.cli import app
 from menjin.sim.scenarios import run
+from menjin.sim.withdraw import VOLUNTEERS, WITHDRAWING
+from menjin.store import faces as store_faces
 
 RESIDENTS = 40  # enough for every method; small enough for CI
 
@@ -61,3 +64,33 @@ def test_unknown_scenario_and_missing_headless_fail_cleanly() -> None:
     runner = CliRunner()
     assert runner.invoke(app, ["demo", "--scenario", "nope", "--headless"]).exit_code == 1
     assert runner.invoke(app, ["demo", "--scenario", "rush"]).exit_code == 1
+
+
+@pytest.fixture(scope="module")
+def withdrawal(face_photos: Path, engine_once: None) -> dict:  # type: ignore[type-arg]
+    return run("withdraw", residents=RESIDENTS)
+
+
+def test_withdrawn_faces_are_nowhere_afterwards(withdrawal: dict) -> None:  # type: ignore[type-arg]
+    assert withdrawal["ok"], withdrawal.get("failures")
+    notes = withdrawal["notes"]
+    assert notes["withdrawn"] == WITHDRAWING and notes["leftovers"] == 0 and "leftover_places" not in notes
+    assert notes["places_checked"] >= 4 * 4 + 6  # four gates' cache and outbox (with WALs), server, logs
+    # the same search, run before the withdrawal, found each person's data on the server, in the backup
+    # and in both face gates' caches: it is a real search
+    assert notes["found_before_withdrawal"] >= WITHDRAWING * 6
+    assert notes["others_still_enrolled"] == VOLUNTEERS - WITHDRAWING
+
+
+@pytest.mark.usefixtures("face_photos", "engine_once")
+def test_a_deletion_that_leaves_bytes_behind_fails_the_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server skips purging its database files but still marks the places erased: the receipts
+    would look complete, the byte search finds the templates, and the command exits 1."""
+    monkeypatch.setattr(store_faces, "purge", lambda db: True)
+    result = CliRunner().invoke(
+        app, ["demo", "--scenario", "withdraw", "--headless", "--json", "--residents", "5"]
+    )
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert not report["ok"] and report["notes"]["leftovers"] > 0
+    assert any(place.startswith("file menjin.db") for place in report["notes"]["leftover_places"])

@@ -6,13 +6,15 @@ office's work would be.
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from menjin.domain.register import AccountRole
 from menjin.domain.schedule import DAYS
 from menjin.services import Services
 from menjin.store import register as rg
 from menjin.store.communities import create_community, system_actor
-from menjin.store.tables import Community
+from menjin.store.tables import Community, Person
 
 CODE = "heping"
 BUILDINGS = 6
@@ -24,6 +26,7 @@ RESIDENTS = [  # building, entrance, room, name, role, phone, card
     ("3", "2", "302", "孙丽华", "owner", "13904510003", "04A1B2C5"),
     ("5", "1", "901", "赵明", "tenant", "13904510004", "04A1B2C6"),
 ]
+RESIDENT_ACCOUNT = "resident"  # the demo's portal account, for the first resident above
 
 
 def create_sample(svc: Services, session: Session) -> tuple[Community, str]:
@@ -82,3 +85,16 @@ def create_sample(svc: Services, session: Session) -> tuple[Community, str]:
     )
     add(rg.ACCESS_GROUPS, name="保洁", schedule_id=office.id, gate_ids=[gates[0].id], person_ids=[cleaner.id])
     return community, password
+
+
+def create_resident_account(svc: Services, session: Session, community_id: int) -> str:
+    """The portal account of the first sample resident (a household with a unit), so the demo shows the
+    resident's side too; returns its one-time password, made like any office-made account's."""
+    name = RESIDENTS[0][3]
+    person_id = session.scalar(
+        select(Person.id).where(Person.community_id == community_id, Person.name == name)
+    )
+    actor = system_actor(community_id, "sample")
+    return svc.accounts.create(
+        session, actor, RESIDENT_ACCOUNT, AccountRole.RESIDENT, display_name=name, person_id=person_id
+    ).password

@@ -4,7 +4,8 @@
 
 Every report counts entries by method, denials by reason, alarms raised, and what happened to events:
 made at the gates, delivered to the server (resends included), stored, lost and duplicated. Lost and
-duplicated must be 0 whatever the scenario does to the link.
+duplicated must be 0 whatever the scenario does to the link, and `ok` is false if they are not or the
+scenario found something else wrong (`World.failures`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from menjin.domain.register import CredentialKind
 from menjin.security.passes import issue
 from menjin.services import Services
 from menjin.sim.sample import create_sample
+from menjin.sim.withdraw import withdraw
 from menjin.sim.yard import Clock, Yard
 from menjin.store import register as rg
 from menjin.store.communities import system_actor
@@ -54,6 +56,7 @@ class World:
     residents: list[Resident]
     rng: random.Random
     notes: dict[str, Any] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)  # what the scenario found wrong; empty when ok
 
     def walk_up(self, gate: str, resident: Resident) -> None:
         """A resident uses whatever way in they carry at this gate."""
@@ -163,7 +166,12 @@ def propped(world: World) -> None:
     world.notes["alarms_after_closing"] = sorted(a.value for a in yard.gates["S1"].alarms)
 
 
-SCENARIOS: dict[str, Callable[[World], None]] = {"rush": rush, "outage": outage, "propped": propped}
+SCENARIOS: dict[str, Callable[[World], None]] = {
+    "rush": rush,
+    "outage": outage,
+    "propped": propped,
+    "withdraw": withdraw,
+}
 
 
 def run(name: str, residents: int = 300, seed: int = 20261201, workdir: Path | None = None) -> dict[str, Any]:
@@ -208,8 +216,10 @@ def _report(
             denials[reason] += count
     made = sum(c.outbox.last_seq - made_before[g] for g, c in yard.gates.items())
     delivered = sum(yard.delivered.values())
+    lost, duplicated = made - len(set(stored_ids)), len(stored_ids) - len(set(stored_ids))
     return {
         "scenario": name,
+        "ok": not (lost or duplicated or world.failures),
         "simulated_hours": round((yard.clock() - begin).total_seconds() / 3600, 2),
         "wall_seconds": round(wall, 2),
         "residents": len(world.residents),
@@ -221,9 +231,10 @@ def _report(
             "delivered": delivered,
             "redelivered": delivered - len(yard.delivered),
             "stored": len(stored_ids),
-            "lost": made - len(set(stored_ids)),
-            "duplicated": len(stored_ids) - len(set(stored_ids)),
+            "lost": lost,
+            "duplicated": duplicated,
             "left_in_outboxes": sum(c.outbox.depth() for c in yard.gates.values()),
         },
         **({"notes": world.notes} if world.notes else {}),
+        **({"failures": world.failures} if world.failures else {}),
     }

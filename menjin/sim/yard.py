@@ -45,6 +45,8 @@ class Yard:
     community_id: int
     code: str
     clock: Clock
+    workdir: Path
+    heartbeat_every: timedelta
     hub: FleetHub = field(init=False)
     gates: dict[str, GateController] = field(default_factory=dict)
     relays: dict[str, SimRelay] = field(default_factory=dict)
@@ -65,27 +67,34 @@ class Yard:
         with services.db.transaction() as s:
             code = s.get(Community, community_id).code
             gate_codes = list(s.scalars(select(Gate.code).where(Gate.community_id == community_id)))
-        yard = cls(services, community_id, code, clock)
+        yard = cls(services, community_id, code, clock, workdir, heartbeat_every)
         yard.hub = FleetHub(services, yard._to_gate)
-        secrets = GateSecrets(
-            pin_key=services.register.pin_key(community_id),
-            pass_public_key=public_key(services.register.pass_seed(community_id)),
-        )
         for gate in gate_codes:
-            yard.relays[gate] = SimRelay()
-            yard.gates[gate] = GateController(
-                gate,
-                Cache(workdir / f"{gate}-cache.db"),
-                Outbox(workdir / f"{gate}-outbox.db", gate, clock),
-                secrets,
-                yard.relays[gate],
-                clock,
-                yard._from_gate(gate),
-                heartbeat_every,
-                GateFaces(gate_key(services.register.keys, code, gate, 0)),
-            )
+            yard.attach(gate)
         yard.run(1)  # first heartbeats: every gate receives its snapshot
         return yard
+
+    def attach(self, gate: str) -> GateController:
+        """A simulated controller for a gate of the register (also one added after the yard opened);
+        its first heartbeat brings its snapshot."""
+        register = self.services.register
+        secrets = GateSecrets(
+            pin_key=register.pin_key(self.community_id),
+            pass_public_key=public_key(register.pass_seed(self.community_id)),
+        )
+        self.relays[gate] = SimRelay()
+        self.gates[gate] = GateController(
+            gate,
+            Cache(self.workdir / f"{gate}-cache.db"),
+            Outbox(self.workdir / f"{gate}-outbox.db", gate, self.clock),
+            secrets,
+            self.relays[gate],
+            self.clock,
+            self._from_gate(gate),
+            self.heartbeat_every,
+            GateFaces(gate_key(register.keys, self.code, gate, 0)),
+        )
+        return self.gates[gate]
 
     def _to_gate(self, community: str, gate: str, channel: Channel, message: Message) -> bool:
         if gate in self.down or gate not in self.gates:

@@ -74,6 +74,14 @@ class PassView:
     max_uses: int
     state: str  # active, upcoming, ended, revoked
 
+    @property
+    def kind_key(self) -> str:
+        return f"passes.kind.{self.kind}"
+
+    @property
+    def state_key(self) -> str:
+        return f"passes.state.{self.state}"
+
 
 def _zone(s: Session, community_id: int) -> ZoneInfo:
     return ZoneInfo(s.get_one(Community, community_id).timezone)
@@ -122,7 +130,11 @@ def _list_page(
         passes = [_view(s, r, uses_of(s, r.id), now, lang) for r in rows]
         gates = [g for g in svc.passes.may_open(s, viewer.actor) if g.kind == "pedestrian" or _office(viewer)]
         start = now.astimezone(_zone(s, viewer.actor.community_id))
-    purposes = [p for p in Purpose if p is not Purpose.SERVICE or _office(viewer)]
+    purposes = [(p.value, i18n.t(f"passes.purpose.{p.value}", lang)) for p in Purpose]
+    purposes = purposes if _office(viewer) else [p for p in purposes if p[0] != Purpose.SERVICE]
+    kinds = [
+        (k.value, i18n.t(f"passes.kind.{k.value}", lang)) for k in (CredentialKind.QR, CredentialKind.PIN)
+    ]
     form = {
         "purpose": "courier",
         "kind": "qr",
@@ -141,6 +153,7 @@ def _list_page(
         gates=gates,
         chosen=chosen,
         purposes=purposes,
+        kinds=kinds,
         hours=HOURS,
         form=form,
         problem=problem,
