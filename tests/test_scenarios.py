@@ -94,3 +94,31 @@ def test_a_deletion_that_leaves_bytes_behind_fails_the_scenario(monkeypatch: pyt
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert not report["ok"] and report["notes"]["leftovers"] > 0
     assert any(place.startswith("file menjin.db") for place in report["notes"]["leftover_places"])
+
+
+@pytest.fixture(scope="module")
+def deliveries() -> dict:  # type: ignore[type-arg]
+    return run("courier", residents=RESIDENTS)
+
+
+def test_couriers_reach_the_door_and_spent_codes_open_nothing(deliveries: dict) -> None:  # type: ignore[type-arg]
+    notes = deliveries["notes"]
+    assert deliveries["ok"] and "failures" not in deliveries
+    assert notes["couriers_turned_away_or_codes_wrongly_open"] == 0
+    cases = {key.split(":")[0] for key in notes["attempts"]}
+    assert {"delivery", "reused", "late", "revoked"} <= cases  # each kind of day was exercised
+    denials = deliveries["denials_by_reason"]
+    assert denials["pass_used_up"] >= 1 and denials["credential_revoked"] >= 1
+    assert denials["credential_expired"] >= 1
+    assert notes["uses_in_hosts_history"] == notes["uses_counted_by_server"] > notes["passes_issued"]
+    assert all(line.startswith("快递 via ") for line in notes["history_lines"])
+    assert deliveries["events"]["lost"] == deliveries["events"]["duplicated"] == 0
+
+
+def test_a_door_that_opens_a_spent_code_fails_the_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check is real: a gate that forgets its uses lets a reused code in, and the report says so."""
+    from menjin.gate.cache import Cache
+
+    monkeypatch.setattr(Cache, "spend", lambda self, credential_id: None)
+    report = run("courier", residents=RESIDENTS)
+    assert not report["ok"] and any("reused" in f and "granted" in f for f in report["failures"])

@@ -26,6 +26,7 @@ from menjin.config import Settings
 from menjin.domain.register import CredentialKind
 from menjin.security.passes import issue
 from menjin.services import Services
+from menjin.sim.courier import courier
 from menjin.sim.sample import create_sample
 from menjin.sim.withdraw import withdraw
 from menjin.sim.yard import Clock, Yard
@@ -171,6 +172,7 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
     "outage": outage,
     "propped": propped,
     "withdraw": withdraw,
+    "courier": courier,
 }
 
 
@@ -207,14 +209,16 @@ def _report(
         )
         alarms = Counter(reason for reason, detail in alarm_rows if not detail.get("cleared"))
         made_here = s.execute(select(Gate.code, GateEvent.seq, GateEvent.event_id).join(Gate).where(since))
-        stored_ids = [event_id for code, seq, event_id in made_here if seq > made_before[code]]
+        stored_ids = [event_id for code, seq, event_id in made_here if seq > made_before.get(code, 0)]
     entries, denials = Counter[str](), Counter[str]()
     for method, granted, reason, count in access:
         if granted:
             entries[method or "none"] += count
         else:
             denials[reason] += count
-    made = sum(c.outbox.last_seq - made_before[g] for g, c in yard.gates.items())
+    made = sum(
+        c.outbox.last_seq - made_before.get(g, 0) for g, c in yard.gates.items()
+    )  # gates added later: 0
     delivered = sum(yard.delivered.values())
     lost, duplicated = made - len(set(stored_ids)), len(stored_ids) - len(set(stored_ids))
     return {
