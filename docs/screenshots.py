@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from PIL import Image
 from playwright.sync_api import Page, expect
@@ -102,6 +103,14 @@ def enrol_and_withdraw(page: Page, demo: Demo) -> None:
     expect(page.get_by_role("heading", name="人脸数据删除凭证")).to_be_visible()
 
 
+def issue_pass(page: Page, demo: Demo) -> None:
+    """A courier pass with the form's defaults (QR, two hours, once at each of her gates)."""
+    page.get_by_label("备注（可不填）").fill("顺丰")
+    page.get_by_role("button", name="发放").click()
+    expect(page.locator("#guest-qr")).to_be_visible()
+    demo.ids["card"] = urlsplit(page.locator("#share-link").get_attribute("href") or "").path
+
+
 @dataclass(frozen=True)
 class Shot:
     name: str  # docs/screens/<name>.png
@@ -120,9 +129,15 @@ SHOTS = [  # in this order: each row may rely on the ones before it
     Shot("face-consent", "/face/{me}/consent", "resident"),
     Shot("face-declined", "/face/{me}", "resident", decline),
     Shot("face-receipt", "/face/{me}", "resident", enrol_and_withdraw),
+    Shot("courier-pass-share", "/passes", "resident", issue_pass),
+    Shot("courier-pass-card", "{card}", None),
     Shot("courier-passes", "/passes", "resident"),
+    Shot("visit-request", "/visit/{community}/S1", None),
     Shot("visits", "/visits", "resident"),
     Shot("my-history", "/me/history", "resident"),
+    Shot("my-reads", "/me/reads", "resident"),
+    Shot("my-corrections", "/me/corrections", "resident"),
+    Shot("office-corrections", "/corrections", "admin"),
 ]
 
 
