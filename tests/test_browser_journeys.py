@@ -15,10 +15,11 @@ import pytest
 from conftest import PASSWORD, World, service_missing
 from playwright.sync_api import Page, expect
 from sqlalchemy import select, update
-from test_browser import CHROMIUM, base_url, phone_page
+from test_browser import CHROMIUM, PHONE, base_url, phone_page
 from test_console import household
 from test_portal import NEW_PASSWORD
 
+from menjin.domain.access import Reason
 from menjin.domain.register import CredentialKind
 from menjin.domain.schedule import DAYS
 from menjin.sim import faces
@@ -202,3 +203,45 @@ def test_a_passer_by_prints_the_gate_notice(world: World, resident: int, base_ur
     text = "".join(document[0].get_textpage().get_text_range().split())
     document.close()
     assert OPERATOR in text and "南门" in text
+
+
+def test_a_courier_pass_opens_the_gate_once_and_dies_when_revoked(
+    world: World, resident: int, yard: Yard, base_url: str
+) -> None:
+    with phone_page() as page:
+        sign_in(page, base_url)
+        expect(page.get_by_role("heading", name="我的家")).to_be_visible()
+        page.get_by_role("link", name="快递和访客通行证").click()
+        page.get_by_role("radio", name="快递").click()
+        page.get_by_label("备注（可不填）").click()
+        page.get_by_label("备注（可不填）").fill("顺丰")
+        page.get_by_role("radio", name="密码").click()
+        expect(page.get_by_role("checkbox", name="南门")).to_be_checked()  # the gates she may use
+        page.get_by_role("button", name="发放").click()
+
+        expect(page).to_have_url(f"{base_url}/passes/1")
+        expect(page.get_by_role("heading", name="顺丰 · 密码")).to_be_visible()
+        pin = page.locator("#guest-pin").inner_text()
+        assert len(pin) == 6 and pin.isdigit(), pin
+        link = page.locator("#share-link").get_attribute("href")
+        assert link and link.startswith(f"{base_url}/g/hx/"), link
+
+        assert page.context.browser is not None
+        courier = page.context.browser.new_page(viewport=PHONE, device_scale_factor=2, locale="zh-CN")
+        courier.goto(link)  # the courier's phone: no cookies, only the link
+        expect(courier.locator("#guest-pin")).to_have_text(pin)
+        expect(courier.get_by_text("南门（还可用 1 次）")).to_be_visible()
+        expect(courier.get_by_text("刘阿姨")).to_have_count(0)  # never the host's name
+
+        yard.hub.push_sync(world.community_id)
+        south = yard.gates["S1"]
+        first, second = south.on_read(CredentialKind.PIN, pin), south.on_read(CredentialKind.PIN, pin)
+        assert first.granted and first.person_id == resident, first  # a use in the host's history
+        assert not second.granted and second.reason is Reason.PASS_USED_UP, second
+
+        page.get_by_role("button", name="撤销").click()
+        expect(page.get_by_text("顺丰 · 密码")).to_be_visible()
+        expect(page.get_by_text("已撤销")).to_be_visible()
+        courier.reload()
+        expect(courier.get_by_text("此通行证已失效")).to_be_visible()
+        expect(courier.locator("#guest-pin")).to_have_count(0)

@@ -224,3 +224,13 @@ def test_notice_templates_use_only_known_words() -> None:
     used = {key for key in used if not key.endswith(".")}  # a prefix completed in the template:
     used |= {f"notice.mode.{mode}" for mode in notice.AuthMode}
     assert len(used) > 20 and used <= set(i18n.CATALOGUE), used - set(i18n.CATALOGUE)
+
+
+def test_the_consoles_gate_list_links_each_notice(client: TestClient, gate: int) -> None:
+    from test_console import signed_in
+
+    gates = signed_in(client, "admin").get("/gates").text
+    assert f'href="/notice/gate/{gate}"' in gates and "公示牌" in gates
+    hop = client.get(f"/notice/gate/{gate}", follow_redirects=False)
+    assert hop.status_code == 303 and hop.headers["location"] == "/notice/hx/S1"
+    assert client.get("/notice/gate/999999").status_code == 404

@@ -373,6 +373,13 @@ def _enum_cell(enum: type[Any], name: str) -> Callable[[Any, str], str]:
     return lambda row, lang: i18n.label(enum(getattr(row, name)), lang)
 
 
+def _notice_link(gate: Any, lang: str) -> Markup:
+    """The gate's public notice (公示牌) with its print versions, one tap from the office's list."""
+    return Markup('<a class="button secondary" href="/notice/gate/{}">{}</a>').format(
+        gate.id, i18n.t("notice.column", lang)
+    )
+
+
 def _invitation_link(person: Any, lang: str) -> Markup:
     """The resident portal's way in: the office issues a one-time code on the person's own page."""
     return Markup('<a class="button secondary" href="/residents/{}/invitation">{}</a>').format(
@@ -459,6 +466,7 @@ PAGES = (
             Column("field.escape_route", lambda g, lang: _yes_no(g.escape_route, lang)),
             Column("field.mode", _enum_cell(GateMode, "mode")),
             Column("field.buildings", lambda g, lang: "、".join(b.name for b in g.buildings)),
+            Column("notice.column", _notice_link),
         ),
         inputs=(
             Input("code", "field.code", required=True),

@@ -26,6 +26,7 @@ HTML_LANG = {"zh": "zh-CN", "en": "en"}
 CATALOGUE: dict[str, tuple[str, str]] = {
     # gate notice (公示牌)
     "notice.title": ("门禁公示牌", "Gate notice"),
+    "notice.column": ("公示牌", "Notice"),
     "notice.gate": ("门禁点：{name}（{code}）", "Gate: {name} ({code})"),
     "notice.from_register": (
         "本公示由门禁登记信息自动生成，登记变更后随即更新（登记版本 {version}）",

@@ -19,7 +19,7 @@ import pypdfium2
 import segno
 import weasyprint
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -170,6 +170,20 @@ def _notice_html(request: Request, svc: Svc, community_code: str, gate_code: str
         if community is None or gate is None:
             return _missing(community_code, gate_code)
         return _render("notice.html", **_notice_context(s, request, community, gate))
+
+
+@router.get("/notice/gate/{gate_id}")
+def notice_of_gate(svc: Svc, gate_id: int) -> Response:
+    """From the console's gate list (which knows ids) to the notice's public address (codes)."""
+    with svc.db.transaction() as s:
+        found = s.execute(
+            select(Community.code, Gate.code)
+            .join(Gate, Gate.community_id == Community.id)
+            .where(Gate.id == gate_id)
+        ).first()
+    if found is None:
+        return _missing(str(gate_id))
+    return RedirectResponse(f"/notice/{found[0]}/{found[1]}", status_code=303)
 
 
 @router.get("/notice/{community_code}/{gate_code}.pdf", name="gate_notice_pdf")
