@@ -53,6 +53,10 @@ EXPECTED: dict[tuple[str, str], frozenset[AccountRole]] = {
     ("GET", "/api/v1/people/{person_id}/face"): frozenset({ADMIN, AUDITOR}),  # not the guard at the gate
     ("GET", "/api/v1/face-deletions/{receipt_id}"): frozenset({ADMIN, AUDITOR}),
     ("POST", "/api/v1/people/{person_id}/invitation"): ONLY_ADMIN,
+    ("GET", "/api/v1/passes"): frozenset({ADMIN, GUARD, AUDITOR, RESIDENT}),  # a resident sees their own
+    ("POST", "/api/v1/passes"): frozenset({ADMIN, RESIDENT}),
+    ("GET", "/api/v1/passes/{pass_id}"): frozenset({ADMIN, GUARD, AUDITOR, RESIDENT}),
+    ("POST", "/api/v1/passes/{pass_id}/revoke"): frozenset({ADMIN, RESIDENT}),
 }
 for _name, _read in [
     ("buildings", STAFF_READ),

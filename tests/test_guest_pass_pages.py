@@ -113,3 +113,40 @@ def test_the_office_issues_passes_for_any_gate(client: TestClient, world: World)
     assert made.status_code == 303
     share = client.get(made.headers["location"])
     assert 'id="guest-qr"' in share.text and "保洁 张师傅" in share.text
+
+
+def test_the_api_issues_lists_shares_and_revokes_with_the_same_rules(
+    client: TestClient, world: World
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from conftest import login
+
+    _, gate = with_gate(world)
+    resident = login(client, "resident")
+    start = datetime.now(UTC)
+    body = {
+        "kind": "qr",
+        "label": "外卖",
+        "valid_from": start.isoformat(),
+        "valid_until": (start + timedelta(hours=1)).isoformat(),
+        "max_uses": 2,
+        "gate_ids": [gate],
+    }
+    made = client.post("/api/v1/passes", json=body, headers=resident)
+    assert made.status_code == 201, made.text
+    shared = made.json()
+    assert shared["qr"].startswith("MJP1.") and shared["pin"] is None and shared["gate_ids"] == [gate]
+    backwards = body | {"valid_until": (start - timedelta(hours=1)).isoformat()}
+    refused = client.post("/api/v1/passes", json=backwards, headers=resident)
+    assert refused.status_code == 422 and refused.json()["field"] == "valid_until"
+    assert client.post("/api/v1/passes", json=body | {"max_uses": 0}, headers=resident).status_code == 422
+    listed = client.get("/api/v1/passes", headers=resident).json()
+    assert [p["id"] for p in listed] == [shared["id"]] and listed[0]["uses"] == {}
+    again = client.get(f"/api/v1/passes/{shared['id']}", headers=resident).json()
+    assert again["token"] == shared["token"]
+    revoked = client.post(f"/api/v1/passes/{shared['id']}/revoke", headers=resident)
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+    assert (
+        client.get(f"/api/v1/passes/{shared['id']}", headers=resident).status_code == 422
+    )  # nothing to share

@@ -21,6 +21,7 @@ from menjin.server.api import (
     community_routes,
     face_routes,
     fleet_routes,
+    pass_routes,
     portal_routes,
     register_routes,
 )
@@ -73,6 +74,7 @@ def create_app(
     app.include_router(fleet_routes.router, prefix=api_prefix)
     app.include_router(face_routes.router, prefix=api_prefix)
     app.include_router(portal_routes.router, prefix=api_prefix)
+    app.include_router(pass_routes.router, prefix=api_prefix)
 
     from menjin.server.web import console, notice
 

@@ -52,10 +52,12 @@ def signed_in(request: Request, svc: Svc) -> Actor:
     return _authenticate(request, svc, allow_pending=True)
 
 
-def require(permission: Permission) -> Callable[..., Actor]:
+def require(permission: Permission, *or_: Permission) -> Callable[..., Actor]:
+    """An account that may use `permission` (or any of `or_`: a resident their own, the office all)."""
+
     def dependency(request: Request, svc: Svc) -> Actor:
         actor = _authenticate(request, svc, allow_pending=False)
-        if not actor.may(permission):
+        if not any(actor.may(p) for p in (permission, *or_)):
             raise HTTPException(403, "没有权限 / not permitted")
         return actor
 

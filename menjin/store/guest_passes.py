@@ -269,10 +269,12 @@ class GuestPasses:
         return row
 
     def _own(self, session: Session, actor: Actor, pass_id: int, write: bool = False) -> GuestPass:
+        office = actor.may(Permission.CREDENTIALS_WRITE if write else Permission.CREDENTIALS_READ)
+        if not office:
+            check(actor, Permission.SELF_WRITE if write else Permission.SELF_READ)
         row = session.get(GuestPass, pass_id)
         if row is None or row.community_id != actor.community_id:
             raise NotFound(f"找不到通行证 {pass_id}", f"no pass {pass_id}")
-        office = actor.may(Permission.CREDENTIALS_WRITE if write else Permission.CREDENTIALS_READ)
         if not office and row.host_person_id != actor.person_id:
             raise Denied(
                 "这不是您发放的通行证",
