@@ -4,12 +4,12 @@ close it, and nobody touches another household's passes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from test_gate_flow import T0, yard
 
 from menjin.domain.access import Reason
 from menjin.domain.actor import Actor
@@ -17,23 +17,12 @@ from menjin.domain.errors import InvalidValue
 from menjin.domain.guest_pass import Purpose, Terms
 from menjin.domain.register import AccountRole, CredentialKind, GateMode
 from menjin.gate.cache import Cache
-from menjin.services import Services
-from menjin.sim.sample import create_sample
-from menjin.sim.yard import Clock, Yard
+from menjin.sim.yard import Yard
 from menjin.store import register as rg
 from menjin.store.guest_passes import NewPass, Shared
 from menjin.store.tables import AuditEntry, Gate, GateEvent, GuestPassUse, Person
 
-T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 09:00 in Harbin
-
-
-@pytest.fixture
-def yard(services: Services, tmp_path: Path) -> Iterator[Yard]:
-    with services.db.transaction() as s:
-        community, _ = create_sample(services, s)
-    yard = Yard.open(services, community.id, tmp_path, Clock(T0))
-    yield yard
-    yard.close()
+__all__ = ["yard"]  # the sample community's simulated gates, shared with test_gate_flow
 
 
 def resident(yard: Yard, name: str = "孙丽华") -> Actor:

@@ -22,6 +22,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from menjin.domain.access import PROMPTS, Reason
+from menjin.domain.actor import Actor
 from menjin.domain.permissions import Permission
 from menjin.domain.register import CredentialKind
 from menjin.server.auth import Svc
@@ -179,22 +180,46 @@ def _passage(p: Passage, local: ZoneInfo, person: Person, lang: str) -> list[str
     ]
 
 
-@router.get("/me/history")
-def history(request: Request, viewer: Reader, svc: Svc, lang: Lang) -> Response:
-    """Each decision at a gate about the person, newest first; a guest pass's reads "快递 via 3-2-302"."""
+Row = TypeVar("Row")
+Fetch = Callable[[DataRights, Session, Actor, int | None, int, int], Listing[Row]]
+
+
+def _paged(
+    request: Request,
+    viewer: Viewer,
+    svc: Svc,
+    kind: str,
+    fetch: Fetch[Row],
+    cell: Callable[[Row, ZoneInfo, Person], list[str]],
+) -> Response:
+    """One page of the person's rows (`fetch`), each in words (`cell`), with the choice of person."""
     number = _page_number(request)
 
     def read(
         s: Session, rights: DataRights, asked: int | None
-    ) -> tuple[Listing[Passage], list[list[str]], list[Person]]:
-        listing = rights.history(s, viewer.actor, asked, PAGE_SIZE, (number - 1) * PAGE_SIZE)
+    ) -> tuple[Listing[Row], list[list[str]], list[Person]]:
+        listing = fetch(rights, s, viewer.actor, asked, PAGE_SIZE, (number - 1) * PAGE_SIZE)
         local = zone(s, viewer.actor)
-        cells = [_passage(p, local, listing.person, lang) for p in listing.rows]
+        cells = [cell(row, local, listing.person) for row in listing.rows]
         return listing, cells, rights.people(s, viewer.actor)
 
     listing, cells, people = _scoped(request, viewer, svc, read)
+    lang = language(request)
     return _listing(
-        request, viewer, "history", listing, cells, _people(request, people, listing.person, lang), number
+        request, viewer, kind, listing, cells, _people(request, people, listing.person, lang), number
+    )
+
+
+@router.get("/me/history")
+def history(request: Request, viewer: Reader, svc: Svc, lang: Lang) -> Response:
+    """Each decision at a gate about the person, newest first; a guest pass's reads "快递 via 3-2-302"."""
+    return _paged(
+        request,
+        viewer,
+        svc,
+        "history",
+        DataRights.history,
+        lambda p, local, who: _passage(p, local, who, lang),
     )
 
 
@@ -212,19 +237,8 @@ def _read(entry: AuditEntry, local: ZoneInfo, viewer: Viewer, lang: str) -> list
 @router.get("/me/reads")
 def reads(request: Request, viewer: Reader, svc: Svc, lang: Lang) -> Response:
     """Who read or changed the person's data, when, what and why, from the audit log."""
-    number = _page_number(request)
-
-    def read(
-        s: Session, rights: DataRights, asked: int | None
-    ) -> tuple[Listing[AuditEntry], list[list[str]], list[Person]]:
-        listing = rights.reads(s, viewer.actor, asked, PAGE_SIZE, (number - 1) * PAGE_SIZE)
-        local = zone(s, viewer.actor)
-        cells = [_read(e, local, viewer, lang) for e in listing.rows]
-        return listing, cells, rights.people(s, viewer.actor)
-
-    listing, cells, people = _scoped(request, viewer, svc, read)
-    return _listing(
-        request, viewer, "reads", listing, cells, _people(request, people, listing.person, lang), number
+    return _paged(
+        request, viewer, svc, "reads", DataRights.reads, lambda e, local, _: _read(e, local, viewer, lang)
     )
 
 
