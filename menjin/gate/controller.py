@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from menjin.domain import guest_pass
 from menjin.domain.access import AccessRequest, Decision, GateView, Presented, Reason, decide
 from menjin.domain.credentials import normalise_card_uid, normalise_plate
 from menjin.domain.door import Action, Alarm, Clear, Door, Raise, Relay
@@ -42,7 +41,7 @@ from menjin.link.messages import (
     Stored,
     SyncEnvelope,
 )
-from menjin.security import passes
+from menjin.security import guest_codes, passes
 from menjin.security.passwords import lookup_hash
 
 log = logging.getLogger("menjin.gate")
@@ -232,7 +231,7 @@ class GateController:
         if kind is CredentialKind.PIN:
             ok = raw.isdigit() and 4 <= len(raw) <= 8
             return lookup_hash(self.secrets.pin_key, raw) if ok else Reason.UNREADABLE
-        if kind is CredentialKind.QR and raw.strip().startswith(guest_pass.QR_PREFIX):
+        if kind is CredentialKind.QR and raw.strip().startswith(guest_codes.QR_PREFIX):
             return lookup_hash(self.secrets.pin_key, raw.strip())  # a guest's pass: a keyed hash, as a PIN
         if kind is CredentialKind.QR:
             if self.secrets.pass_public_key is None:

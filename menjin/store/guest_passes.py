@@ -20,12 +20,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
-from menjin.domain import guest_pass
 from menjin.domain.access import check_methods
 from menjin.domain.actor import Actor
 from menjin.domain.guest_pass import Purpose, Terms
 from menjin.domain.permissions import Permission
 from menjin.domain.register import CredentialKind, CredentialStatus, GateKind, PersonRole
+from menjin.security import guest_codes
 from menjin.security.passwords import lookup_hash
 from menjin.store.households import OWN_CREDENTIALS
 from menjin.store.register import (
@@ -222,10 +222,10 @@ class GuestPasses:
         """A fresh token and the credential value it gives: a PIN nobody holds, or the QR text's hash."""
         key = self.register.pin_key(actor.community_id)
         for _ in range(50):
-            token = guest_pass.new_token()
+            token = guest_codes.new_token()
             if kind is CredentialKind.QR:
-                return token, lookup_hash(key, guest_pass.qr_text(token))
-            pin = guest_pass.pin_for(key, token)
+                return token, lookup_hash(key, guest_codes.qr_text(token))
+            pin = guest_codes.pin_for(key, token)
             if pin is not None and not self._pin_taken(session, actor.community_id, lookup_hash(key, pin)):
                 return token, pin
         raise Invalid("暂时无法生成密码，请改用二维码", "no free PIN could be drawn: use a QR pass", "kind")
@@ -291,8 +291,8 @@ class GuestPasses:
         if not 16 <= len(token) <= 64:
             return None
         key = self.register.pin_key(community_id)
-        lookups = [(CredentialKind.QR, lookup_hash(key, guest_pass.qr_text(token)))]
-        pin = guest_pass.pin_for(key, token)
+        lookups = [(CredentialKind.QR, lookup_hash(key, guest_codes.qr_text(token)))]
+        pin = guest_codes.pin_for(key, token)
         if pin is not None:
             lookups.append((CredentialKind.PIN, lookup_hash(key, pin)))
         query = (
@@ -309,9 +309,9 @@ class GuestPasses:
     def _shared(self, session: Session, row: GuestPass, token: str) -> Shared:
         pin = qr = None
         if row.credential.kind == CredentialKind.PIN.value:
-            pin = guest_pass.pin_for(self.register.pin_key(row.community_id), token)
+            pin = guest_codes.pin_for(self.register.pin_key(row.community_id), token)
         else:
-            qr = guest_pass.qr_text(token)
+            qr = guest_codes.qr_text(token)
         return Shared(row, token, pin, qr, uses_of(session, row.id))
 
     def _key(self, community_id: int) -> bytes:
