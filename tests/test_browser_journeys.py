@@ -113,6 +113,8 @@ def test_first_login_with_the_offices_invitation_code(world: World, resident: in
 
 def shown_pass(page: Page) -> str:
     """The text of the QR code as the phone shows it: the rendered image, decoded by OpenCV."""
+    shown = "(img => img && img.complete && img.naturalWidth > 0)(document.querySelector('#qr-pass'))"
+    page.wait_for_function(shown)  # a busy machine may still be decoding the SVG when the page is up
     image = cv2.imdecode(np.frombuffer(page.locator("#qr-pass").screenshot(), np.uint8), cv2.IMREAD_COLOR)
     text, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
     assert text, "the QR code on the page did not decode"
@@ -150,7 +152,9 @@ def test_enrol_with_consent_from_three_photos(
         expect(page.locator("#face-state")).to_have_text("还没有选择，未开通")
         page.get_by_role("link", name="阅读说明，同意使用").click()
         expect(page.locator("#consent-where")).to_contain_text("门禁设备和服务器")
-        page.get_by_label("我已阅读并同意以上内容").check()
+        agree = page.get_by_label("我已阅读并同意以上内容")
+        expect(agree).not_to_be_checked()  # nothing pre-ticked: agreeing is the resident's own act
+        agree.check()
         page.get_by_role("button", name="同意", exact=True).click()
         expect(page.locator("#face-state")).to_have_text("已同意，还没有上传照片")
         page.get_by_label("正面照片（3–5 张）").set_input_files([str(p) for p in volunteer])

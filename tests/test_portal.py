@@ -6,11 +6,9 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import World, login, service_missing
+from conftest import World, login
 from fastapi.testclient import TestClient
-from playwright.sync_api import expect
 from sqlalchemy import func, select, update
-from test_browser import ARTIFACTS, CHROMIUM, base_url, phone_page
 from test_console import household, signed_in
 
 from menjin.domain.register import AccountRole
@@ -23,7 +21,6 @@ from menjin.store.invitations import INVITATION_TIME, Invitations
 from menjin.store.register import NotFound
 from menjin.store.tables import Account, AuditEntry, Credential, Person, ResidentInvitation
 
-__all__ = ["base_url"]  # the uvicorn fixture, shared with test_browser
 NEW_PASSWORD = "长城-Harbin-2026"
 
 
@@ -277,35 +274,6 @@ def test_personal_qr_pass_is_fresh_signed_and_refreshes_itself(
     assert check.ref == qr.lookup, check.reason
     other = passes.public_key(world.services.register.pass_seed(world.other_community_id))
     assert passes.verify(other, shown[0], world.services.clock()).ref is None
-
-
-@pytest.mark.browser
-def test_first_sign_in_with_a_code_on_a_phone(world: World, base_url: str) -> None:
-    """The journey in Debian Chromium: invitation code → own password → household → QR pass."""
-    if not CHROMIUM.exists():
-        service_missing(f"Chromium at {CHROMIUM}", "not installed (run `make browser`)")
-    svc = world.services
-    me, _ = household(world)
-    with svc.db.transaction() as s:
-        code = Invitations(svc.accounts).issue(s, world.admin, me, svc.clock()).code
-
-    with phone_page() as page:
-        page.goto(f"{base_url}/login")
-        page.get_by_role("link", name="第一次使用？输入物业给的邀请码").click()
-        page.get_by_label("邀请码").fill(code)
-        page.get_by_label("用户名").fill("13800000000")
-        page.get_by_label("新密码", exact=True).fill(NEW_PASSWORD)
-        page.get_by_label("再次输入新密码").fill(NEW_PASSWORD)
-        page.get_by_role("button", name="开通并登录").click()
-
-        expect(page.get_by_role("heading", name="我的家")).to_be_visible()
-        expect(page.get_by_role("heading", name="刘小明")).to_be_visible()
-        page.get_by_role("link", name="我的二维码通行证").click()
-        page.get_by_role("button", name="开通二维码通行证").click()
-        expect(page.locator("#qr-pass")).to_be_visible()
-        assert page.locator("#qr-pass").evaluate("img => img.naturalWidth") > 100
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"portal-pass-{svc.db.dialect}.png"), full_page=True)
 
 
 def test_a_resident_never_touches_anothers_pin_or_pass(client: TestClient, world: World) -> None:

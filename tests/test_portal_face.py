@@ -10,11 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, PASSWORD_HASH, World, service_missing
+from conftest import PASSWORD_HASH, World
 from fastapi.testclient import TestClient
-from playwright.sync_api import expect
 from sqlalchemy import func, select, update
-from test_browser import ARTIFACTS, CHROMIUM, base_url, phone_page
 from test_console import household, signed_in
 from test_face_store import bad_photos, photos
 from test_gate_flow import T0
@@ -43,7 +41,6 @@ from menjin.store.tables import (
     Person,
 )
 
-__all__ = ["base_url"]  # the uvicorn fixture, shared with test_browser
 AGREE = {"agree": "on"}
 
 
@@ -369,44 +366,3 @@ def test_never_for_another_households_person(client: TestClient, world: World) -
 def photos_stub() -> list[bytes]:
     """Never read: the refusal comes before the engine."""
     return [b"\xff\xd8 not a photo"] * 3
-
-
-@pytest.mark.browser
-@pytest.mark.usefixtures("face_photos", "engine_once")
-def test_enrol_with_consent_then_withdraw_on_a_phone(world: World, base_url: str, tmp_path: Path) -> None:
-    """In Debian Chromium: household → face → consent (ticked by hand) → photos → withdraw → receipt."""
-    if not CHROMIUM.exists():
-        service_missing(f"Chromium at {CHROMIUM}", "not installed (run `make browser`)")
-    me, _ = household(world)
-    with_gate(world)
-    with world.services.db.transaction() as s:
-        s.execute(update(Account).where(Account.username == "resident").values(person_id=me))
-    files = []
-    for n, image in enumerate(photos("anpage")):
-        files.append(tmp_path / f"{n}.jpg")  # the test's own temporary copies, as a phone's camera roll
-        files[-1].write_bytes(image)
-
-    with phone_page() as page:
-        page.goto(f"{base_url}/login")
-        page.get_by_label("用户名").fill("resident")
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.get_by_role("link", name="人脸识别开门").click()
-        page.get_by_role("link", name="查看和办理").click()
-        page.get_by_role("link", name="阅读说明，同意使用").click()
-        agree = page.get_by_label("我已阅读并同意以上内容")
-        expect(agree).not_to_be_checked()
-        ARTIFACTS.mkdir(exist_ok=True)
-        shot = ARTIFACTS / f"portal-face-consent-{world.services.db.dialect}.png"
-        page.screenshot(path=str(shot), full_page=True)
-        agree.check()
-        page.get_by_role("button", name="同意", exact=True).click()
-        expect(page.locator("#face-state")).to_have_text("已同意，还没有上传照片")
-        page.get_by_label("正面照片（3–5 张）").set_input_files([str(f) for f in files])
-        page.get_by_role("button", name="上传并开通").click()
-        expect(page.get_by_role("status")).to_have_text("已开通，几分钟内各门口生效。", timeout=30_000)
-        expect(page.locator("#face-state")).to_contain_text("已开通")
-        page.get_by_role("button", name="撤回同意并删除数据").click()
-        expect(page.get_by_role("heading", name="人脸数据删除凭证")).to_be_visible()
-        expect(page.get_by_role("cell", name="等待该门禁确认删除")).to_be_visible()
-        page.screenshot(path=str(ARTIFACTS / f"portal-face-{world.services.db.dialect}.png"), full_page=True)
