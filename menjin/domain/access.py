@@ -159,8 +159,12 @@ class CredentialView:
     kind: CredentialKind
     validity: Validity
     duress: bool = False  # a duress PIN opens and raises a silent alarm
-    guest: bool = False  # a courier's or visitor's pass: its window and gates are its only grant
-    max_uses: int | None = None  # a pass opens each of its gates at most this often
+    max_uses: int | None = None  # a courier's or visitor's pass opens each of its gates this often
+
+    @property
+    def guest(self) -> bool:
+        """A pass: its window and gates are its only grant."""
+        return self.max_uses is not None
 
 
 @dataclass(frozen=True, slots=True)

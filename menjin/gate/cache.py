@@ -130,7 +130,7 @@ class Known:
 
 def _credential(c: CredentialEntry) -> tuple[tuple[CredentialKind, str], CredentialView]:
     validity = Validity(c.status, c.valid_from, c.valid_until)
-    view = CredentialView(c.id, c.person_id, c.kind, validity, c.duress, c.guest, c.max_uses)
+    view = CredentialView(c.id, c.person_id, c.kind, validity, c.duress, c.max_uses)
     return (c.kind, c.lookup), view
 
 

@@ -207,7 +207,7 @@ class GateController:
         if decision.granted:
             for item in presented:
                 credential = view.credentials.get((item.kind, item.lookup))
-                if credential is not None and credential.max_uses is not None:
+                if credential is not None and credential.guest:
                     self.cache.spend(credential.id)
         if decision.reason is Reason.SECOND_FACTOR_REQUIRED:
             self._pending = (presented, now + SECOND_FACTOR_WINDOW)

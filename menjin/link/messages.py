@@ -81,8 +81,7 @@ class CredentialEntry(Message):
     valid_from: AwareDatetime | None = None
     valid_until: AwareDatetime | None = None
     duress: bool = False
-    guest: bool = False  # a courier's or visitor's pass (domain.guest_pass)
-    max_uses: int | None = None
+    max_uses: int | None = None  # set for a courier's or visitor's pass only (domain.guest_pass)
     used_here: int = 0  # this gate's uses of the pass the server has stored: a reset gate keeps count
 
 

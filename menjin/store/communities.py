@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -11,6 +13,11 @@ from menjin.security.passwords import hash_secret, one_time_password
 from menjin.store.audit_log import AuditLog
 from menjin.store.register import Conflict
 from menjin.store.tables import Account, Community
+
+
+def local_zone(session: Session, community_id: int) -> ZoneInfo:
+    """The community's time zone: every time a person reads is local."""
+    return ZoneInfo(session.get_one(Community, community_id).timezone)
 
 
 def system_actor(community_id: int, name: str = "cli") -> Actor:

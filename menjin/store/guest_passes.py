@@ -378,7 +378,7 @@ def pass_fields(session: Session, gate_id: int) -> dict[int, dict[str, Any]]:
         .where(guest_pass_gates.c.gate_id == gate_id)
     )
     return {
-        credential_id: {"guest": True, "max_uses": max_uses, "used_here": uses or 0}
+        credential_id: {"max_uses": max_uses, "used_here": uses or 0}
         for credential_id, max_uses, uses in session.execute(query)
     }
 

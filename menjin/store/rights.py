@@ -21,20 +21,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, case, func, not_, select, update
 from sqlalchemy.orm import Session
 
 from menjin.domain.actor import Actor
 from menjin.domain.permissions import Permission
+from menjin.store.communities import local_zone
 from menjin.store.faces import FaceRecords
 from menjin.store.households import _own_person
 from menjin.store.register import Conflict, Denied, Invalid, NotFound, check
 from menjin.store.tables import (
     AuditEntry,
     AuditSubject,
-    Community,
     CorrectionRequest,
     Credential,
     FaceConsent,
@@ -80,11 +79,6 @@ class Passage:
 class Correction:
     request: CorrectionRequest
     person: Person
-
-
-def zone(session: Session, actor: Actor) -> ZoneInfo:
-    """The community's time zone: every time a resident reads is local."""
-    return ZoneInfo(session.get_one(Community, actor.community_id).timezone)
 
 
 def _text(value: str, field: str) -> str:
@@ -158,7 +152,7 @@ class DataRights:
         Never a face template or key (their tables are not read), a PIN (masked) or a guest pass's code
         (its credential is left out with the duress PINs)."""
         person = self.person(session, actor, person_id)
-        local = zone(session, actor)
+        local = local_zone(session, actor.community_id)
         community = actor.community_id
 
         def at(when: datetime | None) -> str | None:

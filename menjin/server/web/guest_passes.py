@@ -38,6 +38,7 @@ from menjin.server.web.console import (
 )
 from menjin.server.web.notice import render_pdf, render_png
 from menjin.store import register as rg
+from menjin.store.communities import local_zone
 from menjin.store.guest_passes import NewPass, Shared, uses_of
 from menjin.store.tables import Community, GuestPass
 
@@ -83,10 +84,6 @@ class PassView:
         return f"passes.state.{self.state}"
 
 
-def _zone(s: Session, community_id: int) -> ZoneInfo:
-    return ZoneInfo(s.get_one(Community, community_id).timezone)
-
-
 def _window(start: datetime, end: datetime, zone: ZoneInfo) -> str:
     a, b = start.astimezone(zone), end.astimezone(zone)
     return f"{a:%m-%d %H:%M} – {b:%H:%M}" if a.date() == b.date() else f"{a:%m-%d %H:%M} – {b:%m-%d %H:%M}"
@@ -101,7 +98,7 @@ def _view(s: Session, row: GuestPass, uses: dict[int, int], now: datetime, lang:
         state = "upcoming" if now < c.valid_from else "ended" if now >= c.valid_until else "active"
     label = row.label or i18n.t(f"passes.purpose.{row.purpose}", lang)
     gates = [(g.name, uses.get(g.id, 0)) for g in sorted(row.gates, key=lambda g: g.code)]
-    window = _window(c.valid_from, c.valid_until, _zone(s, row.community_id))
+    window = _window(c.valid_from, c.valid_until, local_zone(s, row.community_id))
     return PassView(row.id, label, c.kind, window, gates, row.max_uses, state)
 
 
@@ -129,7 +126,7 @@ def _list_page(
         rows = svc.passes.listed(s, viewer.actor)
         passes = [_view(s, r, uses_of(s, r.id), now, lang) for r in rows]
         gates = [g for g in svc.passes.may_open(s, viewer.actor) if g.kind == "pedestrian" or _office(viewer)]
-        start = now.astimezone(_zone(s, viewer.actor.community_id))
+        start = now.astimezone(local_zone(s, viewer.actor.community_id))
     purposes = [(p.value, i18n.t(f"passes.purpose.{p.value}", lang)) for p in Purpose]
     purposes = purposes if _office(viewer) else [p for p in purposes if p[0] != Purpose.SERVICE]
     kinds = [
@@ -176,7 +173,7 @@ def issue_pass(request: Request, viewer: Host, svc: Svc, form: Form, lang: Lang)
     values["gate_ids"] = [str(v) for v in form.getlist("gate_ids")]
     try:
         with svc.transaction(viewer.actor) as s:
-            zone = _zone(s, viewer.actor.community_id)
+            zone = local_zone(s, viewer.actor.community_id)
             start = (
                 datetime.fromisoformat(values["start"]).replace(tzinfo=zone)
                 if values["start"]

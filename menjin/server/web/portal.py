@@ -47,6 +47,7 @@ from menjin.server.web.console import (
 )
 from menjin.store import register as rg
 from menjin.store.accounts import LoginRefused
+from menjin.store.communities import local_zone
 from menjin.store.households import own_credential, set_own_credential
 from menjin.store.invitations import Invitations
 from menjin.store.tables import Community, Person
@@ -235,7 +236,7 @@ def _day(when: datetime | None, zone: ZoneInfo) -> str:
 
 def _member(s: Session, svc: Svc, actor: Actor, person: Person) -> Member:
     status = svc.faces.status(s, actor, person.id)
-    zone = ZoneInfo(s.get_one(Community, actor.community_id).timezone)
+    zone = local_zone(s, actor.community_id)
     if status.consent is not None:
         state, when = ("enrolled", status.enrolled_at) if status.credential_id else ("consented", None)
     elif status.declined_at and (status.withdrawn_at is None or status.declined_at > status.withdrawn_at):
@@ -417,7 +418,7 @@ def face_receipt(request: Request, receipt_id: str, viewer: FaceReader, svc: Svc
     try:
         with svc.db.transaction() as s:
             receipt = svc.faces.receipt(s, viewer.actor, receipt_id)
-            zone = ZoneInfo(s.get_one(Community, viewer.actor.community_id).timezone)
+            zone = local_zone(s, viewer.actor.community_id)
             name = s.get_one(Person, receipt.person_id).name
             places = [
                 (

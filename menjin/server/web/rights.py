@@ -43,7 +43,8 @@ from menjin.server.web.console import (
     url_with,
 )
 from menjin.store import register as rg
-from menjin.store.rights import ANSWERS, MAX_TEXT, SUBJECTS, DataRights, Listing, Passage, zone
+from menjin.store.communities import local_zone
+from menjin.store.rights import ANSWERS, MAX_TEXT, SUBJECTS, DataRights, Listing, Passage
 from menjin.store.tables import AuditEntry, GuestPass, Person
 
 router = APIRouter(include_in_schema=False)
@@ -199,7 +200,7 @@ def _paged(
         s: Session, rights: DataRights, asked: int | None
     ) -> tuple[Listing[Row], list[list[str]], list[Person]]:
         listing = fetch(rights, s, viewer.actor, asked, PAGE_SIZE, (number - 1) * PAGE_SIZE)
-        local = zone(s, viewer.actor)
+        local = local_zone(s, viewer.actor.community_id)
         cells = [cell(row, local, listing.person) for row in listing.rows]
         return listing, cells, rights.people(s, viewer.actor)
 
@@ -312,7 +313,7 @@ def _mine(request: Request, viewer: Viewer, svc: Svc, state: FormState, status: 
     lang = language(request)
 
     def read(s: Session, rights: DataRights, asked: int | None) -> list[dict[str, str]]:
-        local = zone(s, viewer.actor)
+        local = local_zone(s, viewer.actor.community_id)
         return [
             {
                 "subject": i18n.t(f"rights.subject.{r.subject}", lang),
@@ -374,7 +375,7 @@ def _office(
     number = _page_number(request)
     with svc.db.transaction() as s:
         found, total = DataRights(svc.faces).corrections(s, viewer.actor, PAGE_SIZE, (number - 1) * PAGE_SIZE)
-        local = zone(s, viewer.actor)
+        local = local_zone(s, viewer.actor.community_id)
     rows = [
         {
             "id": c.request.id,

@@ -35,6 +35,7 @@ from menjin.server.web.console import (
 )
 from menjin.server.web.notice import _find
 from menjin.store import visits
+from menjin.store.communities import local_zone
 from menjin.store.register import RegisterError
 from menjin.store.tables import Community, Gate
 
@@ -140,7 +141,7 @@ def household_visits(request: Request, viewer: HouseholdReader, svc: Svc, lang: 
     try:
         with svc.db.transaction() as s:
             listing = visits.for_household(s, viewer.actor, svc.clock())
-            zone = ZoneInfo(s.get_one(Community, viewer.actor.community_id).timezone)
+            zone = local_zone(s, viewer.actor.community_id)
     except RegisterError as exc:  # an account not linked to a resident
         return _problem(request, viewer, exc.status, i18n.pick(exc.zh, exc.en, lang))
     time = partial(_clock_time, zone=zone)
