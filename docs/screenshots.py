@@ -111,12 +111,46 @@ def issue_pass(page: Page, demo: Demo) -> None:
     demo.ids["card"] = urlsplit(page.locator("#share-link").get_attribute("href") or "").path
 
 
+def act_out(page: Page, demo: Demo, gate: str, action: str) -> None:
+    """Press one of the live page's demo buttons for a simulated gate."""
+    page.goto(f"{demo.url}/live")
+    page.locator("#sim-gate").select_option(gate)
+    page.locator(f'button[name="action"][value="{action}"]').click()
+
+
+def snowstorm(page: Page, demo: Demo) -> None:
+    """Cold and fog at the south gate: it falls back by itself; the board shows it after a heartbeat."""
+    act_out(page, demo, "S1", "snowstorm")
+    time.sleep(12)
+    page.goto(f"{demo.url}/live")
+
+
+def propped(page: Page, demo: Demo) -> None:
+    """The north gate propped open with snow: the held-open alarm comes after 30 s and repeats."""
+    act_out(page, demo, "N1", "prop")
+    time.sleep(35)
+    page.goto(f"{demo.url}/alarms")
+
+
+def fire(page: Page, demo: Demo) -> None:
+    act_out(page, demo, "S1", "fire")
+    time.sleep(3)
+    page.goto(f"{demo.url}/emergency")
+
+
+def responder(page: Page, demo: Demo) -> None:
+    page.locator("#responder-label").fill("120 急救车")
+    page.locator("#responder-reason").fill("1-1-101 老人在院内摔倒")
+    page.locator("form[action='/emergency/responder'] button[type=submit]").click()
+
+
 @dataclass(frozen=True)
 class Shot:
     name: str  # docs/screens/<name>.png
     path: str  # formatted with `Demo.ids`
     user: str | None  # signed in as: "admin", "resident" or nobody
     then: Callable[[Page, Demo], None] | None = None  # what to do on the page before the picture
+    whole: bool = True  # the whole page, or what a phone shows first (long pages of tables)
 
 
 SHOTS = [  # in this order: each row may rely on the ones before it
@@ -138,6 +172,14 @@ SHOTS = [  # in this order: each row may rely on the ones before it
     Shot("my-reads", "/me/reads", "resident"),
     Shot("my-corrections", "/me/corrections", "resident"),
     Shot("office-corrections", "/corrections", "admin"),
+    # the control room: what `make demo` shows when a visitor plays snowstorm, propped gate and fire
+    Shot("control-snowstorm", "/live", "admin", snowstorm),
+    Shot("control-propped", "/live", "admin", propped),
+    Shot("control-fire", "/live", "admin", fire),
+    Shot("control-responder", "/emergency", "admin", responder),
+    Shot("fault-report", "/fault/{community}/S1", None),
+    Shot("tickets", "/tickets", "admin"),
+    Shot("reports", "/reports", "admin", whole=False),
 ]
 
 
@@ -214,7 +256,7 @@ def main() -> None:
                         continue
                     if shot.then is not None:
                         shot.then(page, demo)
-                    size = save(page.screenshot(full_page=True), OUT / f"{shot.name}.png")
+                    size = save(page.screenshot(full_page=shot.whole), OUT / f"{shot.name}.png")
                     print(f"docs/screens/{shot.name}.png  {size // 1024} KB")
         finally:
             process.terminate()

@@ -281,7 +281,10 @@ def demo(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     scenario: Annotated[
-        str | None, typer.Option(help="rush, outage, propped, withdraw or courier: a scripted day.")
+        str | None,
+        typer.Option(
+            help="rush, outage, propped, withdraw, courier, snowstorm, fire or fall: a scripted day."
+        ),
     ] = None,
     headless: Annotated[bool, typer.Option(help="Run the scenario without a server and exit.")] = False,
     as_json: Annotated[

@@ -272,6 +272,7 @@ class CommunityOut(Out):
     maintenance_phone: str
     guard_phone: str
     privacy_contact: str
+    health_limits: dict[str, float]
 
 
 class CommunityPatch(In):
@@ -287,6 +288,22 @@ class CommunityPatch(In):
     maintenance_phone: Phone | None = None
     guard_phone: Phone | None = None
     privacy_contact: text(120, 0) | None = None
+    health_limits: HealthLimitsIn | None = None  # replaces the community's set points as a whole
+
+
+class HealthLimitsIn(In):
+    """A community's set points for a gate's camera health (domain.health); unset ones keep the defaults."""
+
+    cold_below: Annotated[float, Field(ge=-60, le=10)] | None = None
+    warm_again: Annotated[float, Field(ge=-60, le=10)] | None = None
+    dark_below: Annotated[float, Field(ge=0, le=255)] | None = None
+    light_again: Annotated[float, Field(ge=0, le=255)] | None = None
+    acquire_below: Annotated[float, Field(ge=0, le=1)] | None = None
+    acquire_again: Annotated[float, Field(ge=0, le=1)] | None = None
+    match_below: Annotated[float, Field(ge=0, le=1)] | None = None
+    match_again: Annotated[float, Field(ge=0, le=1)] | None = None
+    min_samples: Annotated[int, Field(ge=3, le=50)] | None = None
+    min_stay_minutes: Annotated[float, Field(ge=0, le=240)] | None = None
 
 
 class AuditOut(Out):

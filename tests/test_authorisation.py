@@ -57,6 +57,15 @@ EXPECTED: dict[tuple[str, str], frozenset[AccountRole]] = {
     ("POST", "/api/v1/passes"): frozenset({ADMIN, RESIDENT}),
     ("GET", "/api/v1/passes/{pass_id}"): frozenset({ADMIN, GUARD, AUDITOR, RESIDENT}),
     ("POST", "/api/v1/passes/{pass_id}/revoke"): frozenset({ADMIN, RESIDENT}),
+    ("GET", "/api/v1/alarms"): STAFF_READ,  # the contractor sees what is broken
+    ("POST", "/api/v1/alarms/{alarm_id}/acknowledge"): frozenset({ADMIN, GUARD}),
+    ("POST", "/api/v1/alarms/{alarm_id}/notes"): frozenset({ADMIN, GUARD}),
+    ("POST", "/api/v1/alarms/{alarm_id}/resolve"): frozenset({ADMIN, GUARD}),
+    ("GET", "/api/v1/incidents"): STAFF_READ,
+    ("POST", "/api/v1/emergency/evacuation"): frozenset({ADMIN, GUARD}),
+    ("POST", "/api/v1/emergency/lockdown"): frozenset({ADMIN, GUARD}),
+    ("POST", "/api/v1/emergency/all-clear"): frozenset({ADMIN, GUARD}),
+    ("POST", "/api/v1/emergency/responder-codes"): frozenset({ADMIN, GUARD}),
 }
 for _name, _read in [
     ("buildings", STAFF_READ),

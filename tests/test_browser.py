@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from conftest import PASSWORD, World, service_missing
+from fastapi import FastAPI
 from playwright.sync_api import Page, expect, sync_playwright
 
 from menjin.server.app import create_app
@@ -42,23 +43,31 @@ def phone_page() -> Iterator[Page]:
             browser.close()
 
 
-@pytest.fixture
-def base_url(world: World) -> Iterator[str]:
-    """The app served by uvicorn on a free loopback port, in a thread, for as long as the test runs."""
+@contextmanager
+def served(app: FastAPI) -> Iterator[str]:
+    """`app` served by uvicorn on a free loopback port, in a thread, for as long as the block runs."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(world.services), log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture
+def base_url(world: World) -> Iterator[str]:
+    with served(create_app(world.services)) as url:
+        yield url
 
 
 @pytest.mark.browser

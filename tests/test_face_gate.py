@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from menjin.domain.access import PROMPTS, Reason
-from menjin.domain.register import CredentialKind
+from menjin.domain.health import TEMPERATURE, Symptom
+from menjin.domain.register import CredentialKind, GateMode
 from menjin.gate.drivers.camera import SimCamera
 from menjin.security.gate_faces import seal
 from menjin.server.fleet.faces import gate_key
@@ -22,7 +23,7 @@ from menjin.sim.sample import create_sample
 from menjin.sim.yard import Clock, Yard
 from menjin.store import register as rg
 from menjin.store.communities import system_actor
-from menjin.store.tables import Credential, Gate, GateEvent, Person
+from menjin.store.tables import Alarm, Credential, Gate, GateEvent, Person, Ticket
 
 T0 = datetime(2026, 12, 1, 0, 30, tzinfo=UTC)
 ENROLLED = 7  # the gallery needs a few people for its statistics (gallery.MIN_OTHERS)
@@ -73,8 +74,12 @@ def test_an_enrolled_face_opens_and_a_held_up_photo_never_does(yard: Yard) -> No
         assert [e.granted for e in faces] == [True] * 3 + [False] * 7
         assert {e.reason for e in faces if not e.granted} >= {Reason.FACE_NOT_LIVE.value}
     telemetry = yard.gates["S1"].faces.stats.telemetry()
-    assert telemetry["face_acquire_rate"] == pytest.approx(4 / 10)  # photos are not acquired faces
-    assert telemetry["face_match_rate"] == pytest.approx(3 / 4)
+    # The camera saw a face every time; recognition is judged on enrolled residents only, so neither
+    # held-up photos nor a stranger can switch face off.
+    assert telemetry["face_acquire_rate"] == pytest.approx(1.0)
+    assert telemetry["face_match_rate"] == pytest.approx(1.0)
+    assert telemetry["face_match_samples"] == 3
+    assert yard.gates["S1"].view().mode is GateMode.NORMAL
 
 
 def test_face_and_card_verifies_the_card_holder(yard: Yard, residents: list[int]) -> None:
@@ -96,6 +101,48 @@ def test_face_and_card_verifies_the_card_holder(yard: Yard, residents: list[int]
     assert not gate.on_read(CredentialKind.CARD, card).granted
     camera.show(sim_faces.live(people[0], rng))  # the card holder's own face
     assert camera.feedbacks[-1] == (True, PROMPTS[Reason.GRANTED][0])
+
+
+def test_a_background_face_try_at_a_degraded_face_and_card_gate_leaves_the_card_alone(
+    yard: Yard, residents: list[int]
+) -> None:
+    """In the cold a face + card gate takes the card alone. The camera still tries in the background; a
+    face it recognises must not wait as a first factor, or the resident's card a moment later would be
+    combined with a face the gate no longer trusts and refused."""
+    gate = yard.gates["S1"]
+    with yard.services.db.transaction() as s:
+        card = s.scalar(
+            select(Credential.lookup).where(Credential.person_id == residents[0], Credential.kind == "card")
+        )
+        south = s.scalar(select(Gate).where(Gate.code == "S1"))
+        yard.services.register.update(
+            s, system_actor(south.community_id), rg.GATES, south.id, {"auth_mode": "face+card"}
+        )
+    yard.hub.push_sync(south.community_id)
+    camera, rng = camera_at(yard, "S1"), np.random.default_rng(9)
+    holder = sim_faces.volunteers(ENROLLED)[0]
+    camera.show(sim_faces.live(holder, rng))  # face first: recognised, waiting for the card
+    assert camera.feedbacks[-1][0] is False
+    assert gate.on_read(CredentialKind.CARD, card).granted
+    # The face that waited for its card was recognised: no miss against the camera.
+    assert gate.readings()["face_match_rate"] == 1.0
+    yard.run(15)
+
+    gate.sense(TEMPERATURE, -36.0)
+    yard.run(2)
+    assert gate.view().mode is GateMode.DEGRADED
+    changes = yard.relays["S1"].changes
+    camera.show(sim_faces.live(holder, rng))
+    assert camera.feedbacks[-1] == (False, PROMPTS[Reason.FACE_UNAVAILABLE][0])
+    assert yard.relays["S1"].changes == changes
+    decision = gate.on_read(CredentialKind.CARD, card)
+    assert decision.granted, decision.reason
+    assert yard.relays["S1"].unlocked
+    yard.run(15)
+    with yard.services.db.transaction() as s:
+        faces = s.scalars(select(GateEvent).where(GateEvent.method == "face").order_by(GateEvent.id)).all()
+        trial = faces[-1]
+    assert trial.detail["trial"] is True  # recognised: the way back to normal, never a way in
 
 
 def test_withdrawal_reaches_every_gate_and_leaves_no_trace(
@@ -145,3 +192,57 @@ def found_in(directory: Path, traces: list[bytes]) -> list[tuple[str, bytes]]:
         for trace in traces
         if trace in path.read_bytes()
     ]
+
+
+def test_a_camera_that_stops_seeing_faces_falls_back_opens_a_ticket_and_comes_back(
+    yard: Yard, residents: list[int]
+) -> None:
+    """Snow on the lens: enrolled residents come in by card and the camera sees nobody. The gate falls
+    back by itself, the server raises the alarm and opens a camera ticket; once the lens is clear the
+    background tries prove face works again and the gate returns to normal. Nobody is refused."""
+    south = yard.gates["S1"]
+    with yard.services.db.transaction() as s:
+        cards = {
+            person: lookup
+            for person, lookup in s.execute(
+                select(Credential.person_id, Credential.lookup).where(
+                    Credential.person_id.in_(residents), Credential.kind == "card"
+                )
+            )
+        }
+    for person in residents + residents[:1]:  # eight residents through, no face seen
+        assert south.on_read(CredentialKind.CARD, cards[person]).granted
+        yard.run(15)
+    assert south.view().mode is GateMode.DEGRADED
+    assert south.health.symptoms == {Symptom.NOT_ACQUIRING}
+    with yard.services.db.transaction() as s:
+        alarm = s.scalar(select(Alarm).where(Alarm.kind == "degraded"))
+        assert alarm is not None and alarm.detail["symptoms"] == ["not_acquiring"]
+        assert s.get_one(Ticket, alarm.ticket_id).category == "camera"
+
+    camera, rng = camera_at(yard, "S1"), np.random.default_rng(11)
+    people = sim_faces.volunteers(ENROLLED)
+    for person in people + people[:1]:  # the lens is clear again: faces are tried, not trusted
+        camera.show(sim_faces.live(person, rng))
+        assert camera.feedbacks[-1] == (False, PROMPTS[Reason.FACE_UNAVAILABLE][0])
+        yard.run(15)
+    assert south.readings()["face_acquire_rate"] == 1.0
+    yard.run(10 * 60, step=5)  # the minimum stay
+    assert south.view().mode is GateMode.NORMAL
+    camera.show(sim_faces.live(people[2], rng))
+    assert camera.feedbacks[-1] == (True, PROMPTS[Reason.GRANTED][0])
+    yard.run(15)
+    with yard.services.db.transaction() as s:
+        assert s.get_one(Alarm, alarm.id).resolved_at is not None
+        refused = s.scalar(
+            select(func.count()).where(
+                GateEvent.kind == "access", GateEvent.granted.is_(False), GateEvent.method != "face"
+            )
+        )
+        trials = [
+            e.detail.get("trial") for e in s.scalars(select(GateEvent).where(GateEvent.method == "face"))
+        ]
+    assert refused == 0
+    # Background tries are judged as if face were on (most recognise their resident; a few frames of
+    # this sitting fail liveness or land in the grey zone, as at a real gate), and never open the door.
+    assert trials.count(True) >= ENROLLED // 2

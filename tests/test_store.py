@@ -61,3 +61,16 @@ def test_sample_community(services: Services) -> None:
         assert {g.kind for g in s.scalars(select(Gate))} == {"pedestrian", "vehicle", "ebike"}
         assert any(g.escape_route for g in s.scalars(select(Gate)))
         assert services.audit.verify(s, community.id) == []
+
+
+def test_a_reading_transaction_holds_up_no_writer(world: World) -> None:
+    """Reports and metrics read for seconds; the gates' events must still be stored meanwhile."""
+    db = world.services.db
+    with db.reading() as reader:
+        before = reader.scalar(select(func.count()).select_from(Gate))  # the read snapshot is open
+        with db.transaction() as writer:  # on SQLite this waited for the reader before `reading`
+            writer.add(Gate(community_id=world.community_id, code="R1", name="读者门", kind="pedestrian"))
+        still = reader.scalar(select(func.count()).select_from(Gate))
+    with db.transaction() as s:
+        codes = set(s.scalars(select(Gate.code)))
+    assert before == still == 0 and codes == {"R1"}  # one consistent snapshot for the whole report

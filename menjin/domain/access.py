@@ -160,6 +160,7 @@ class CredentialView:
     validity: Validity
     duress: bool = False  # a duress PIN opens and raises a silent alarm
     max_uses: int | None = None  # a courier's or visitor's pass opens each of its gates this often
+    responder: bool = False  # an ambulance or fire crew's code (server.fleet.emergency)
 
     @property
     def guest(self) -> bool:
@@ -199,6 +200,13 @@ class GateView:
     credentials: Mapping[tuple[CredentialKind, str], CredentialView] = field(default_factory=dict)
     people: Mapping[int, PersonView] = field(default_factory=dict)
     grants: Mapping[int, tuple[WeeklySchedule, ...]] = field(default_factory=dict)  # person → schedules
+
+    @property
+    def offers_face(self) -> bool:
+        """Face is one of this gate's ways in, whether or not it is switched off right now."""
+        return CredentialKind.FACE in (
+            self.methods if self.methods is not None else DEFAULT_METHODS[self.kind]
+        )
 
     @property
     def accepted(self) -> frozenset[CredentialKind]:
@@ -261,9 +269,7 @@ def decide(
     found: list[CredentialView] = []
     for item in request.presented:
         if item.kind not in gate.accepted:
-            face_off = item.kind is CredentialKind.FACE and CredentialKind.FACE in (
-                gate.methods or DEFAULT_METHODS[gate.kind]
-            )
+            face_off = item.kind is CredentialKind.FACE and gate.offers_face
             return Decision(False, Reason.FACE_UNAVAILABLE if face_off else Reason.METHOD_NOT_ACCEPTED)
         credential = gate.credentials.get((item.kind, item.lookup))
         if credential is None:
@@ -283,18 +289,21 @@ def decide(
     if person is None or not person.active:
         return Decision(False, Reason.PERSON_INACTIVE, person_id, ids)
 
+    # An ambulance or fire crew's one code opens any gate it was sent to, in any mode and at any hour.
+    responder = any(c.responder for c in found)
     local = (now + gate.utc_offset).replace(tzinfo=None)
     required = gate.auth_mode_at(local).factors & gate.accepted
     missing = required - {c.kind for c in found}
-    if required and missing and len(found) < 2:
+    if required and missing and len(found) < 2 and not responder:
         return Decision(False, Reason.SECOND_FACTOR_REQUIRED, person_id, ids, needs=frozenset(missing))
 
-    guest = any(c.guest for c in found)  # the host's role lends a pass nothing
-    if gate.mode is GateMode.LOCKDOWN and (guest or person.role not in _STAFF_ROLES):
+    # The host's role lends a pass nothing.
+    guest = any(c.guest for c in found) and not responder
+    if gate.mode is GateMode.LOCKDOWN and not responder and (guest or person.role not in _STAFF_ROLES):
         return Decision(False, Reason.LOCKDOWN, person_id, ids)
     # A pass is synced only to the gates it names and its window is its schedule: it needs no grant.
     maintainer = gate.mode is GateMode.MAINTENANCE and person.role in _MAINTENANCE_ROLES
-    if not guest and not maintainer:
+    if not guest and not maintainer and not responder:
         schedules = gate.grants.get(person_id)
         if not schedules:
             return Decision(False, Reason.NO_ACCESS_HERE, person_id, ids)

@@ -23,6 +23,7 @@ class Alarm(StrEnum):
     HELD_OPEN = "held_open"
     FORCED_OPEN = "forced_open"
     POWER_LOST = "power_lost"
+    TAMPER = "tamper"  # the reader or controller housing opened
 
 
 class FailMode(StrEnum):
@@ -127,6 +128,9 @@ class Door:
                 actions += self._set_lock(True)
             return actions
         return [*self._clear(Alarm.POWER_LOST), *self.tick(now)]
+
+    def tamper(self, active: bool) -> list[Action]:
+        return self._raise(Alarm.TAMPER) if active else self._clear(Alarm.TAMPER)
 
     def tick(self, now: datetime) -> list[Action]:
         """Time passes: relock at the end of a pulse, raise or repeat the held-open alarm."""

@@ -23,6 +23,7 @@ class Purpose(StrEnum):
     COURIER = "courier"  # 快递、外卖
     VISITOR = "visitor"  # 访客
     SERVICE = "service"  # 保洁、维修 (the office's passes)
+    RESPONDER = "responder"  # 急救、消防: one code for every gate, from the guard (server.fleet.emergency)
 
 
 @dataclass(frozen=True, slots=True)

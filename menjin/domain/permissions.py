@@ -28,6 +28,9 @@ class Permission(StrEnum):
     SELF_WRITE = "self.write"  # a resident's own PIN and QR pass, never anyone else's
     FACE_ENROL = "face.enrol"  # record and withdraw consent, enrol: only with a current consent
     FACE_READ = "face.read"  # consent, enrolment status and deletion receipts, never a template
+    ALARMS_HANDLE = "alarms.handle"  # acknowledge, note and resolve alarms
+    TICKETS_READ = "tickets.read"
+    TICKETS_WORK = "tickets.work"  # the contractor's updates from the phone; staff's notes
 
 
 _ALL = frozenset(Permission) - {Permission.SELF_READ, Permission.SELF_WRITE}
@@ -40,9 +43,14 @@ ROLE_PERMISSIONS: dict[AccountRole, frozenset[Permission]] = {
             Permission.PEOPLE_READ,
             Permission.CREDENTIALS_READ,
             Permission.GATES_COMMAND,
+            Permission.ALARMS_HANDLE,
+            Permission.TICKETS_READ,
+            Permission.TICKETS_WORK,
         }
     ),
-    AccountRole.CONTRACTOR: frozenset({Permission.REGISTER_READ}),
+    AccountRole.CONTRACTOR: frozenset(
+        {Permission.REGISTER_READ, Permission.TICKETS_READ, Permission.TICKETS_WORK}
+    ),
     AccountRole.AUDITOR: frozenset(
         {
             Permission.REGISTER_READ,
@@ -50,6 +58,7 @@ ROLE_PERMISSIONS: dict[AccountRole, frozenset[Permission]] = {
             Permission.CREDENTIALS_READ,
             Permission.AUDIT_READ,
             Permission.FACE_READ,
+            Permission.TICKETS_READ,
         }
     ),
     AccountRole.RESIDENT: frozenset({Permission.SELF_READ, Permission.SELF_WRITE}),

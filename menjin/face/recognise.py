@@ -88,25 +88,42 @@ def probe_of(attempt: Attempt) -> Probe | str:
 
 
 class FaceStats:
-    """Rolling acquire rate, match rate and latency over the last `window` attempts."""
+    """Rolling rates over the last `window` observations, counting only what says something about the
+    camera: acquisition over everyone a face gate should have seen; recognition over enrolled residents
+    only (strangers and held-up photos count for nothing, so nobody can switch face off by waving
+    photos, and a gate where many people never enrolled is not judged by them)."""
 
     def __init__(self, window: int = 50) -> None:
         self._acquired: deque[bool] = deque(maxlen=window)
         self._matched: deque[bool] = deque(maxlen=window)
         self._latency: deque[float] = deque(maxlen=window)
 
-    def record(self, acquired: bool, matched: bool, seconds: float) -> None:
+    def seen(self, acquired: bool, seconds: float | None = None) -> None:
+        """A face attempt: the camera found a usable face, or not; `seconds` it took."""
         self._acquired.append(acquired)
-        if acquired:
-            self._matched.append(matched)
+        if acquired and seconds is not None:
             self._latency.append(seconds)
 
     def missed(self) -> None:
-        """Someone used another method at a face gate with no face acquired: the camera missed them."""
+        """An enrolled resident came through a face gate by another way and the camera saw nobody."""
         self._acquired.append(False)
 
+    def recognised(self, matched: bool) -> None:
+        """An enrolled resident's face was recognised, or was seen and not recognised (they then showed
+        a card or PIN)."""
+        self._matched.append(matched)
+
+    def reset(self) -> None:
+        """Forget the window: after a change of mode, only fresh attempts may prove the camera good."""
+        for window in (self._acquired, self._matched, self._latency):
+            window.clear()
+
     def telemetry(self) -> dict[str, float]:
-        out: dict[str, float] = {}
+        """Keys as in `domain.health`, with how many attempts each rate rests on."""
+        out: dict[str, float] = {
+            "face_acquire_samples": len(self._acquired),
+            "face_match_samples": len(self._matched),
+        }
         if self._acquired:
             out["face_acquire_rate"] = sum(self._acquired) / len(self._acquired)
         if self._matched:

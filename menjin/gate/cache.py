@@ -28,6 +28,7 @@ from menjin.domain.access import AuthRule, CredentialView, GateView, PersonView
 from menjin.domain.credentials import Validity
 from menjin.domain.door import DoorSettings
 from menjin.domain.errors import InvalidValue
+from menjin.domain.health import HealthLimits
 from menjin.domain.register import CredentialKind
 from menjin.domain.schedule import WeeklySchedule
 from menjin.gate.outbox import connect, set_aside, transaction
@@ -130,7 +131,7 @@ class Known:
 
 def _credential(c: CredentialEntry) -> tuple[tuple[CredentialKind, str], CredentialView]:
     validity = Validity(c.status, c.valid_from, c.valid_until)
-    view = CredentialView(c.id, c.person_id, c.kind, validity, c.duress, c.max_uses)
+    view = CredentialView(c.id, c.person_id, c.kind, validity, c.duress, c.max_uses, c.responder)
     return (c.kind, c.lookup), view
 
 
@@ -182,6 +183,10 @@ class Cache:
     def lookups(self, kind: CredentialKind) -> dict[int, str]:
         """Credential id → lookup, for one kind."""
         return {id_: key[1] for id_, (key, _) in self._known.credentials.items() if key[0] is kind}
+
+    def health_limits(self) -> HealthLimits:
+        c = self._known.config
+        return HealthLimits.with_overrides(c.health_limits if c is not None else {})
 
     def door_settings(self) -> DoorSettings:
         c = self._known.config

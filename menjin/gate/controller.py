@@ -20,6 +20,7 @@ from menjin.domain.access import AccessRequest, Decision, GateView, Presented, R
 from menjin.domain.credentials import normalise_card_uid, normalise_plate
 from menjin.domain.door import Action, Alarm, Clear, Door, Raise, Relay
 from menjin.domain.errors import DomainError
+from menjin.domain.health import HEALTHY, TEMPERATURE, Health, assess
 from menjin.domain.pin_guard import PinGuard
 from menjin.domain.register import CredentialKind, GateMode
 from menjin.face.match import Outcome, Probe
@@ -51,6 +52,7 @@ SECOND_FACTOR_WINDOW = timedelta(seconds=15)
 RESEND_AFTER = timedelta(seconds=5)
 BATCH = 500
 FACE_MISSED_WITHIN = timedelta(seconds=10)  # a card used this long after no face: the camera missed
+ASSESS_EVERY = timedelta(seconds=1)  # how often the gate checks its own health
 
 
 @dataclass(frozen=True)
@@ -85,13 +87,16 @@ class GateController:
         self.seen_passes = passes.SeenPasses()
         self.mode_override: GateMode | None = None  # a command or the fire input, until the next sync
         self.faces = faces
-        self.telemetry: dict[str, float] = {}
+        self.telemetry: dict[str, float] = {}  # what the gate's sensors say (temperature, brightness)
+        self.health: Health = HEALTHY
+        self._next_assess: datetime | None = None
         self._lock = threading.RLock()
         self._view = cache.view() if cache.version else None
         self._pending: tuple[list[Presented], datetime] | None = None
         self._in_flight: datetime | None = None
         self._next_heartbeat: datetime | None = None
         self._last_face = datetime.min.replace(tzinfo=clock().tzinfo)
+        self._face_failed: datetime | None = None  # a live face just not recognised: whose was it?
 
     # ---- people at the gate ------------------------------------------------------------------------
 
@@ -99,16 +104,14 @@ class GateController:
         with self._lock:
             now = self.clock()
             decision = self._decide(kind, raw, now)
-            if self.faces is not None and now - self._last_face > FACE_MISSED_WITHIN:
-                view = self.view()
-                if view is not None and CredentialKind.FACE in view.accepted:
-                    self.faces.stats.missed()  # someone came through a face gate and the camera saw nobody
+            self._observe_entry(decision, now)
             self._conclude(now, kind, decision, reader)
         return decision
 
     def on_face(self, attempt: Attempt, camera: Reader | None = None) -> Decision:
         """A tracked face over several frames. Liveness and the embedding (the slow part) run outside
-        the lock, so cards and PINs are never kept waiting behind a face."""
+        the lock, so cards and PINs are never kept waiting behind a face. A degraded gate still tries, in
+        the background, to tell when the camera works again, but opens for nobody by face."""
         started = time.perf_counter()
         face_on = self.wants_faces()
         probe = probe_of(attempt) if face_on else "face-off"
@@ -116,32 +119,68 @@ class GateController:
             now = self.clock()
             self._last_face = now
             detail: dict[str, Any] = {"face": probe if isinstance(probe, str) else "matched"}
+            if TEMPERATURE in self.telemetry:
+                detail[TEMPERATURE] = self.telemetry[TEMPERATURE]  # recognition against cold, in the reports
+            found: str | Decision  # the face credential's lookup, or why nobody was recognised
             if not face_on:
-                decision = Decision(False, Reason.FACE_UNAVAILABLE)
+                found = Decision(False, Reason.FACE_UNAVAILABLE)
             elif isinstance(probe, str):
                 not_live = probe == "not-live"
-                decision = Decision(False, Reason.FACE_NOT_LIVE if not_live else Reason.FACE_NOT_RECOGNISED)
+                found = Decision(False, Reason.FACE_NOT_LIVE if not_live else Reason.FACE_NOT_RECOGNISED)
             else:
-                decision, detail = self._face_decision(probe, now)
+                found, more = self._recognise(probe, now)
+                detail |= more
+            recognised = isinstance(found, str)
             if self.faces is not None and face_on:
-                acquired = not isinstance(probe, str)
-                self.faces.stats.record(acquired, decision.granted, time.perf_counter() - started)
+                live = not isinstance(probe, str)
+                self.faces.stats.seen(live or probe == "not-live", time.perf_counter() - started)
+                if recognised:
+                    self.faces.stats.recognised(True)
+                self._face_failed = now if live and not recognised else None
+            if face_on and self.health.degraded:
+                # A background try: did the camera recognise an enrolled resident (the way back to
+                # normal)? Never a way in, nor a first factor waiting for their card.
+                detail["trial"] = recognised
+                decision = Decision(False, Reason.FACE_UNAVAILABLE)
+            elif isinstance(found, str):
+                decision = self._decide(CredentialKind.FACE, found, now)
+            else:
+                decision = found
             self._conclude(now, CredentialKind.FACE, decision, camera, detail)
         return decision
 
-    def wants_faces(self) -> bool:
-        """False in degraded or maintenance mode and at gates without face: the camera can rest."""
-        view = self.view()
-        return self.faces is not None and view is not None and CredentialKind.FACE in view.accepted
+    def _observe_entry(self, decision: Decision, now: datetime) -> None:
+        """An enrolled resident came in by card or PIN at a face gate: if the camera had just failed to
+        recognise them, that is a recognition miss; if it saw no face at all, an acquisition miss."""
+        if self.faces is None or not decision.granted or not self.wants_faces():
+            return
+        self.faces.refresh(self.cache)
+        if decision.person_id not in self.faces.by_person:
+            return  # no face enrolled: the camera was not expected to know them
+        if self._face_failed is not None and now - self._face_failed <= FACE_MISSED_WITHIN:
+            self.faces.stats.recognised(False)
+        elif now - self._last_face > FACE_MISSED_WITHIN:
+            self.faces.stats.missed()
+        self._face_failed = None
 
-    def _face_decision(self, probe: Probe, now: datetime) -> tuple[Decision, dict[str, Any]]:
+    def wants_faces(self) -> bool:
+        """False in maintenance mode and at gates without face: the camera can rest."""
+        view = self.view()
+        if self.faces is None or view is None or not view.offers_face:
+            return False
+        return view.mode in (GateMode.NORMAL, GateMode.DEGRADED)
+
+    def _recognise(self, probe: Probe, now: datetime) -> tuple[str | Decision, dict[str, Any]]:
+        """The face credential's lookup when the probe is an enrolled resident, else the refusal. Being
+        recognised is the camera's part; whether the door opens (a grant, a second factor) is `decide`'s,
+        so a face + card gate's face waiting for its card counts as recognised."""
         assert self.faces is not None
         claimed = self._pending_person(now)
         match = self.faces.match(self.cache, probe, claimed)
         detail = {"face": match.outcome.value, "score": round(match.score, 2), "covered": probe.covered}
         lookup = self.faces.lookups.get(match.person_id) if match.person_id is not None else None
         if match.outcome is Outcome.ACCEPT and lookup is not None:
-            return self._decide(CredentialKind.FACE, lookup, now), detail
+            return lookup, detail
         reason = (
             Reason.FACE_UNCERTAIN if match.outcome is Outcome.SECOND_FACTOR else Reason.FACE_NOT_RECOGNISED
         )
@@ -247,6 +286,8 @@ class GateController:
         mode = self.mode_override or self._view.mode
         if self.door.state.evacuation:
             mode = GateMode.EVACUATION
+        elif mode is GateMode.NORMAL and self.health.degraded:
+            mode = GateMode.DEGRADED
         return self._view if mode is self._view.mode else replace(self._view, mode=mode)
 
     # ---- door inputs -------------------------------------------------------------------------------
@@ -262,6 +303,8 @@ class GateController:
                 actions = self.door.fire(active, now)
             elif name == "power":
                 actions = self.door.power(active, now)
+            elif name == "tamper":
+                actions = self.door.tamper(active)
             else:
                 log.warning("unknown input %r ignored", name)
                 return
@@ -319,7 +362,10 @@ class GateController:
             self._act(self.door.grant(now))
         elif command.kind is CommandKind.RESET_EVACUATION:
             self._act(self.door.reset_evacuation(now))
-            self.mode_override = None
+            # The cache may still say evacuation until the next sync brings the register's word: the
+            # reset must not leave the gate opening for anyone meanwhile.
+            cached = self._view.mode if self._view is not None else GateMode.NORMAL
+            self.mode_override = GateMode.NORMAL if cached is GateMode.EVACUATION else None
         elif command.kind is CommandKind.SET_MODE and command.mode is not None:
             self.mode_override = command.mode
             if command.mode is GateMode.EVACUATION:
@@ -334,6 +380,8 @@ class GateController:
         with self._lock:
             now = self.clock()
             self._act(self.door.tick(now))
+            if self._next_assess is None or now >= self._next_assess:
+                self._assess(now)
             if self._next_heartbeat is None or now >= self._next_heartbeat:
                 self._heartbeat(now)
             if self._in_flight is None or now - self._in_flight >= RESEND_AFTER:
@@ -342,6 +390,32 @@ class GateController:
                     self._in_flight = now  # before publishing: the confirmation may come back at once
                     if not self.publish(Channel.EVT, EventBatch(events=batch)):
                         self._in_flight = None
+
+    def sense(self, name: str, value: float) -> None:
+        """A sensor reading (keys in `domain.health`): the housing's temperature, the frames' brightness."""
+        with self._lock:
+            self.telemetry[name] = value
+
+    def readings(self) -> dict[str, float]:
+        return self.telemetry | (self.faces.stats.telemetry() if self.faces else {})
+
+    def _assess(self, now: datetime) -> None:
+        """The gate watches its own camera: when faces stop working it falls back to the other ways in
+        by itself, server or no server, and returns to normal once the camera proves good again."""
+        self._next_assess = now + ASSESS_EVERY
+        view = self.view()
+        if self.faces is None or view is None or not view.offers_face:
+            return
+        health = assess(self.readings(), self.cache.health_limits(), self.health, now)
+        if health.degraded != self.health.degraded:
+            if health.degraded:
+                self.faces.stats.reset()  # only attempts made from now on may bring face back
+            self.outbox.append(
+                EventKind.MODE,
+                reason=(GateMode.DEGRADED if health.degraded else GateMode.NORMAL).value,
+                detail={"symptoms": sorted(health.symptoms or self.health.symptoms), "health": True},
+            )
+        self.health = health
 
     def _heartbeat(self, now: datetime, cache_version: int | None = None) -> None:
         view = self.view()
@@ -355,7 +429,9 @@ class GateController:
             cache_version=self.cache.version if cache_version is None else cache_version,
             outbox_depth=self.outbox.depth(),
             alarms=sorted(a.value for a in state.alarms),
-            telemetry=self.telemetry | (self.faces.stats.telemetry() if self.faces else {}),
+            telemetry=self.readings(),
+            symptoms=sorted(self.health.symptoms) if self.health.degraded else [],
+            every_seconds=self.heartbeat_every.total_seconds(),
         )
         if self.publish(Channel.HB, beat):
             self._next_heartbeat = now + self.heartbeat_every

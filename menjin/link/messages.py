@@ -83,6 +83,7 @@ class CredentialEntry(Message):
     duress: bool = False
     max_uses: int | None = None  # set for a courier's or visitor's pass only (domain.guest_pass)
     used_here: int = 0  # this gate's uses of the pass the server has stored: a reset gate keeps count
+    responder: bool = False  # an ambulance or fire crew's code: any mode, no grant, one factor
 
 
 class FaceEntry(Message):
@@ -115,6 +116,7 @@ class GateConfig(Message):
     held_open_seconds: float = 30
     held_open_repeat_seconds: float = 60
     fail_mode: FailMode = FailMode.SAFE
+    health_limits: dict[str, float] = {}  # the community's set points over domain.health's defaults
 
 
 class Snapshot(Message):
@@ -220,7 +222,9 @@ class Heartbeat(Message):
     cache_version: int  # 0: no cache yet; the server answers with a snapshot or a delta
     outbox_depth: int
     alarms: list[str] = []
-    telemetry: dict[str, float] = {}
+    telemetry: dict[str, float] = {}  # keys in domain.health
+    symptoms: list[str] = []  # why the gate is in degraded mode (domain.health.Symptom)
+    every_seconds: float = 10  # the gate's heartbeat interval: the server calls it offline after 3 missed
 
 
 class CommandKind(StrEnum):

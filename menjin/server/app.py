@@ -14,11 +14,13 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 
 from menjin.gate.runtime import GateRuntime
+from menjin.server import metrics
 from menjin.server.api import (
     account_routes,
     audit_routes,
     bulk_routes,
     community_routes,
+    control_routes,
     face_routes,
     fleet_routes,
     pass_routes,
@@ -75,11 +77,14 @@ def create_app(
     app.include_router(face_routes.router, prefix=api_prefix)
     app.include_router(portal_routes.router, prefix=api_prefix)
     app.include_router(pass_routes.router, prefix=api_prefix)
+    app.include_router(control_routes.router, prefix=api_prefix)
 
     from menjin.server.web import console, notice
 
     console.mount(app)
     app.include_router(notice.router)
+    app.include_router(metrics.router)
+    metrics.token(services)  # the scrapers' key exists from the first start, for the operator to read
 
     @app.exception_handler(RegisterError)
     def register_error(request: Request, exc: RegisterError) -> JSONResponse:

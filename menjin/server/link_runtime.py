@@ -19,6 +19,7 @@ from menjin.store.tables import Community
 
 log = logging.getLogger("menjin.link")
 PUSH_EVERY = 0.5  # seconds between register change and the gates hearing of it, at most (plus commit)
+SWEEP_EVERY = 10  # push rounds between two runs of the server's watch (gates gone quiet, tickets due)
 
 
 class ServerLink:
@@ -67,7 +68,14 @@ class ServerLink:
             self._dirty.add(community_id)
 
     def _push_loop(self) -> None:
+        rounds = 0
         while not self._stop.wait(PUSH_EVERY):
+            rounds += 1
+            if rounds % SWEEP_EVERY == 0:
+                try:
+                    self.hub.sweep()
+                except Exception:
+                    log.exception("the watch over gates failed; it runs again shortly")
             with self._lock:
                 dirty, self._dirty = self._dirty, set()
             for community_id in dirty:

@@ -2,8 +2,9 @@
 
     menjin demo --scenario rush --headless --json
 
-Every report counts entries by method, denials by reason, alarms raised, and what happened to events:
-made at the gates, delivered to the server (resends included), stored, lost and duplicated. Lost and
+Every report counts entries by method, denials by reason, alarms raised, the server's alarm queue
+(opened, cleared) and the tickets it opened, and what happened to events: made at the gates, delivered
+to the server (resends included), stored, lost and duplicated. Lost and
 duplicated must be 0 whatever the scenario does to the link, and `ok` is false if they are not or the
 scenario found something else wrong (`World.failures`).
 """
@@ -27,12 +28,14 @@ from menjin.domain.register import CredentialKind
 from menjin.security.passes import issue
 from menjin.services import Services
 from menjin.sim.courier import courier
+from menjin.sim.emergencies import fall, fire
 from menjin.sim.sample import create_sample
+from menjin.sim.winter import snowstorm
 from menjin.sim.withdraw import withdraw
 from menjin.sim.yard import Clock, Yard
 from menjin.store import register as rg
 from menjin.store.communities import system_actor
-from menjin.store.tables import Credential, Gate, GateEvent, Person
+from menjin.store.tables import Alarm, Credential, Gate, GateEvent, Person, Ticket
 from menjin.tabular.importer import import_rows
 from menjin.tabular.sample import sample_rows
 
@@ -173,6 +176,9 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
     "propped": propped,
     "withdraw": withdraw,
     "courier": courier,
+    "snowstorm": snowstorm,
+    "fire": fire,
+    "fall": fall,
 }
 
 
@@ -210,6 +216,18 @@ def _report(
         alarms = Counter(reason for reason, detail in alarm_rows if not detail.get("cleared"))
         made_here = s.execute(select(Gate.code, GateEvent.seq, GateEvent.event_id).join(Gate).where(since))
         stored_ids = [event_id for code, seq, event_id in made_here if seq > made_before.get(code, 0)]
+        queue = s.execute(
+            select(Alarm.kind, Alarm.cleared_at.is_not(None)).where(
+                Alarm.community_id == yard.community_id, Alarm.raised_at >= begin
+            )
+        ).all()
+        tickets = Counter(
+            s.scalars(
+                select(Ticket.category).where(
+                    Ticket.community_id == yard.community_id, Ticket.opened_at >= begin
+                )
+            )
+        )
     entries, denials = Counter[str](), Counter[str]()
     for method, granted, reason, count in access:
         if granted:
@@ -230,6 +248,11 @@ def _report(
         "entries_by_method": dict(sorted(entries.items())),
         "denials_by_reason": dict(sorted(denials.items())),
         "alarms_raised": dict(sorted(alarms.items())),
+        "alarm_queue": {  # the server's alarms (from events and from the watch) and the tickets they opened
+            "opened": dict(sorted(Counter(kind for kind, _ in queue).items())),
+            "cleared": dict(sorted(Counter(kind for kind, cleared in queue if cleared).items())),
+            "tickets_opened": dict(sorted(tickets.items())),
+        },
         "events": {
             "sent": made,
             "delivered": delivered,

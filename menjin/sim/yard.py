@@ -27,6 +27,8 @@ from menjin.server.fleet.hub import FleetHub
 from menjin.services import Services
 from menjin.store.tables import Community, Gate, GateEvent
 
+SWEEP_EVERY = 10  # simulated seconds between runs of the server's watch
+
 
 @dataclass
 class Clock:
@@ -118,10 +120,14 @@ class Yard:
         return publish
 
     def run(self, seconds: float, step: float = 1.0) -> None:
+        """Time passes: every gate ticks each `step`, and the server's watch runs every 10 seconds."""
         for _ in range(round(seconds / step)):
+            before = self.clock.now
             self.clock.advance(step)
             for controller in self.gates.values():
                 controller.tick()
+            if before.timestamp() // SWEEP_EVERY != self.clock.now.timestamp() // SWEEP_EVERY:
+                self.hub.sweep()
 
     def stored(self) -> int:
         with self.services.db.transaction() as s:

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+READING = "menjin_reading"  # execution option of `Database.reading` sessions
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
@@ -44,7 +45,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn) -> None:  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reading transaction (`Database.reading`) takes no write lock: in WAL mode it never holds up
+        # the gates' events, however long a report runs.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READING) else "BEGIN IMMEDIATE")
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -76,6 +79,19 @@ class Database:
         """Commit on success, roll back everything on any exception: nothing is half-written."""
         with self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads (reports, metrics): a consistent snapshot without the write lock
+        every other transaction takes on SQLite; anything it writes is rolled back."""
+        options: dict[str, object] = {READING: True}
+        if self.dialect == "postgresql":
+            options["isolation_level"] = "REPEATABLE READ"  # one snapshot for the whole report
+        with self._sessions(bind=self.engine.execution_options(**options)) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -87,7 +87,10 @@ class GuestPasses:
 
     # ---- issuing ------------------------------------------------------------------------------------
 
-    def issue(self, session: Session, actor: Actor, new: NewPass, now: datetime) -> Shared:
+    def issue(
+        self, session: Session, actor: Actor, new: NewPass, now: datetime, responder: bool = False
+    ) -> Shared:
+        """`responder`: only `server.fleet.emergency` issues the crews' codes, with an incident record."""
         office = actor.may(Permission.CREDENTIALS_WRITE)
         if not office:
             check(actor, Permission.SELF_WRITE)
@@ -95,6 +98,12 @@ class GuestPasses:
         if new.kind not in PASS_KINDS:
             raise Invalid("通行证只能是密码或二维码", "a pass is a PIN or a QR code", "kind")
         host = self._host(session, actor, new.host_person_id, office)
+        if (new.purpose is Purpose.RESPONDER) != responder:
+            raise Invalid(
+                "急救和消防的通行码只能由值班保安在应急页面发放",
+                "responder codes are issued by the guard on the emergency page",
+                "purpose",
+            )
         gates = self._gates(session, actor, host, new.gate_ids, new.kind, office)
         token, value = self._draw(session, actor, new.kind)
         label = new.label.strip()[:40]
@@ -372,14 +381,18 @@ def gate_filter(gate_id: int, now: datetime) -> ColumnElement[bool]:
 def pass_fields(session: Session, gate_id: int) -> dict[int, dict[str, Any]]:
     """credential id → the pass fields of its CredentialEntry at this gate."""
     query = (
-        select(GuestPass.credential_id, GuestPass.max_uses, GuestPassUse.uses)
+        select(GuestPass.credential_id, GuestPass.max_uses, GuestPassUse.uses, GuestPass.purpose)
         .join(guest_pass_gates, guest_pass_gates.c.pass_id == GuestPass.id)
         .outerjoin(GuestPassUse, and_(GuestPassUse.pass_id == GuestPass.id, GuestPassUse.gate_id == gate_id))
         .where(guest_pass_gates.c.gate_id == gate_id)
     )
     return {
-        credential_id: {"max_uses": max_uses, "used_here": uses or 0}
-        for credential_id, max_uses, uses in session.execute(query)
+        credential_id: {
+            "max_uses": max_uses,
+            "used_here": uses or 0,
+            **({"responder": True} if purpose == Purpose.RESPONDER.value else {}),
+        }
+        for credential_id, max_uses, uses, purpose in session.execute(query)
     }
 
 

@@ -97,6 +97,7 @@ class Community(Base):
     guard_phone: Mapped[str] = mapped_column(String(40), default="")
     privacy_contact: Mapped[str] = mapped_column(String(120), default="")
     register_version: Mapped[int] = mapped_column(Integer, default=0)  # bumped by every register change
+    health_limits: Mapped[dict] = mapped_column(JSON, default=dict)  # set points over domain.health's
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -598,3 +599,107 @@ class CorrectionRequest(Base):
     answer: Mapped[str] = mapped_column(Text, default="")
     answered_by: Mapped[str | None] = mapped_column(String(80))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# ---- the control room (issue 6): alarms, incidents, fault tickets and the reports they feed ----------
+
+
+class Alarm(Base):
+    """Something at a gate that needs a person (domain.alarms): raised by a gate's event or by the
+    server's watch over heartbeats; acknowledged, noted and resolved by staff, or cleared by the gate."""
+
+    __tablename__ = "alarms"
+    __table_args__ = (Index("ix_alarms_community_open", "community_id", "resolved_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    gate_id: Mapped[int | None] = mapped_column(ForeignKey("gates.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the latest repeat
+    repeats: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the condition ended
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acked_by: Mapped[str | None] = mapped_column(String(80))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(String(80))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+
+
+class AlarmNote(Base):
+    __tablename__ = "alarm_notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    author: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class Incident(Base):
+    """An emergency action (remote unlock, evacuation, lockdown, responder code, fire alarm): who, when,
+    which gates, why; kept beside the audit log so the control room can list and follow them up."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_community_at", "community_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # store.incidents.IncidentKind
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(Text)
+    gate_ids: Mapped[list] = mapped_column(JSON, default=list)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class Ticket(Base):
+    """A repair job for the contractor (domain.tickets), from a passer-by's report, an alarm or staff."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_community_status", "community_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    gate_id: Mapped[int | None] = mapped_column(ForeignKey("gates.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(8))  # public, alarm, staff
+    category: Mapped[str] = mapped_column(String(8))
+    priority: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    description: Mapped[str] = mapped_column(Text, default="")
+    reports: Mapped[int] = mapped_column(Integer, default=1)  # passers-by who reported the same fault
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    response_due: Mapped[datetime] = mapped_column(UTCDateTime())
+    repair_due: Mapped[datetime] = mapped_column(UTCDateTime())
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    assignee: Mapped[str] = mapped_column(String(120), default="")
+
+
+class TicketUpdate(Base):
+    """Each step of a ticket: status changes and notes, by whom; the public page shows the status only."""
+
+    __tablename__ = "ticket_updates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    author: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class FaultReport(Base):
+    """A passer-by's report from the gate notice's QR code, without an account. `client` is a keyed
+    hash of where it came from (rate limits), never the address; the phone is optional, for a call back."""
+
+    __tablename__ = "fault_reports"
+    __table_args__ = (Index("ix_fault_reports_gate_at", "gate_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"), index=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    category: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str | None] = mapped_column(String(20))
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # re-encoded JPEG, no metadata

@@ -8,9 +8,11 @@ from fastapi import APIRouter, Depends
 
 from menjin import schemas as sc
 from menjin.domain.actor import Actor
+from menjin.domain.health import HealthLimits
 from menjin.domain.permissions import Permission
 from menjin.server.auth import Svc, require
 from menjin.store.households import read_household
+from menjin.store.register import domain_checked
 from menjin.store.tables import Community
 
 router = APIRouter()
@@ -28,10 +30,14 @@ def get_community(actor: Reader, svc: Svc) -> Any:
 @router.patch("/community", response_model=sc.CommunityOut, tags=["community"])
 def update_community(body: sc.CommunityPatch, actor: Writer, svc: Svc) -> Any:
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    if "health_limits" in changes:
+        domain_checked(lambda: HealthLimits.with_overrides(changes["health_limits"]).check())
     with svc.db.transaction() as s:
         community = s.get(Community, actor.community_id)
         for name, value in changes.items():
             setattr(community, name, value)
+        if "health_limits" in changes:
+            svc.register.touched(s, community.id)  # every gate runs the rule: its next sync carries them
         svc.audit.record(s, actor, "update", "community", detail=changes)
         return community
 

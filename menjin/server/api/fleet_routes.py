@@ -3,6 +3,7 @@
 import asyncio
 import json
 import queue
+from collections import Counter
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -18,11 +19,13 @@ from menjin.domain.register import GateMode
 from menjin.link.credentials import GateKit
 from menjin.link.messages import CommandKind, Event
 from menjin.server.auth import Svc, require
+from menjin.server.fleet import emergency, watch
 from menjin.server.fleet.hub import FleetHub
 from menjin.server.fleet.provisioning import enrol, redeem
 from menjin.server.fleet.sync import board
 from menjin.server.link_runtime import ServerLink
-from menjin.store.tables import GateEvent
+from menjin.store import alarms
+from menjin.store.tables import GateCommand, GateEvent
 
 router = APIRouter(tags=["fleet"])
 Viewer = Annotated[Actor, Depends(require(Permission.REGISTER_READ))]
@@ -50,6 +53,8 @@ class GateStatusOut(BaseModel):
     online: bool
     last_seen: datetime | None
     state: dict[str, Any]
+    health: str  # ok, degraded, offline, alarm, unknown (server.fleet.watch)
+    symptoms: list[str]
 
 
 class EventOut(sc.Out):
@@ -105,24 +110,36 @@ def redeem_enrolment(body: EnrolmentIn, svc: Svc, server_link: Link) -> Any:
 def gate_board(actor: Viewer, svc: Svc) -> Any:
     with svc.db.transaction() as s:
         rows = board(s, actor.community_id)
-        return [
-            GateStatusOut(
-                gate_id=g.id,
-                code=g.code,
-                name=g.name,
-                online=bool(d and d.online),
-                last_seen=d.last_seen if d else None,
-                state=d.state if d else {},
+        limits = watch.limits_of(s, actor.community_id)
+        open_alarms = Counter(a.gate_id for a in alarms.queue(s, actor.community_id))
+        out = []
+        for g, d in rows:
+            health = watch.health_of(g, d, limits, open_alarms[g.id])
+            out.append(
+                GateStatusOut(
+                    gate_id=g.id,
+                    code=g.code,
+                    name=g.name,
+                    online=bool(d and d.online),
+                    last_seen=d.last_seen if d else None,
+                    state=d.state if d else {},
+                    health=health.status,
+                    symptoms=sorted(health.symptoms),
+                )
             )
-            for g, d in rows
-        ]
+        return out
 
 
 @router.post("/gates/{gate_id}/commands", response_model=CommandOut, status_code=202)
-def gate_command(gate_id: sc.Id, body: CommandIn, actor: Commander, fleet: Hub) -> Any:
+def gate_command(gate_id: sc.Id, body: CommandIn, actor: Commander, fleet: Hub, svc: Svc) -> Any:
     if body.kind is CommandKind.SET_MODE and body.mode is None:
         raise HTTPException(422, "请选择模式 / choose a mode")
-    row = fleet.command(actor, gate_id, body.kind, body.reason, body.mode)
+    if body.kind is CommandKind.UNLOCK_ONCE:  # the guard's remote unlock: an incident, like the console's
+        incident = emergency.remote_unlock(fleet, actor, gate_id, body.reason)
+        with svc.db.transaction() as s:
+            row = s.get_one(GateCommand, incident.detail["command_id"])
+    else:
+        row = fleet.command(actor, gate_id, body.kind, body.reason, body.mode)
     return CommandOut(id=row.id, kind=row.kind, reason=row.reason, issued_at=row.issued_at)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from menjin.domain.actor import Actor
 from menjin.domain.permissions import Permission
-from menjin.domain.register import AccountRole, GateMode
+from menjin.domain.register import GateMode
 from menjin.link.messages import (
     Ack,
     Channel,
@@ -33,6 +33,7 @@ from menjin.link.messages import (
     Stored,
     SyncEnvelope,
 )
+from menjin.server.fleet import emergency, watch
 from menjin.server.fleet.faces import FaceFeed
 from menjin.server.fleet.ingest import ingest
 from menjin.server.fleet.sync import device_for, sync_for
@@ -68,8 +69,9 @@ class FleetHub:
                 return
             community_id, gate_id = ids
             if isinstance(message, EventBatch):
-                stored = ingest(s, community_id, gate_id, message.events, now)
-                reply: Message | None = Stored(ids=stored)
+                fresh = ingest(s, community_id, gate_id, message.events, now)
+                watch.on_events(s, community_id, gate_id, fresh, now)
+                reply: Message | None = Stored(ids=[e.id for e in message.events])
             elif isinstance(message, Heartbeat):
                 reply = self._heartbeat(s, community_id, gate_id, message, now)
             elif isinstance(message, Ack):
@@ -77,6 +79,7 @@ class FleetHub:
             elif isinstance(message, Status):
                 device = device_for(s, s.get(Gate, gate_id))
                 device.online, device.last_seen = message.online, now
+                watch.on_status(s, device, message.online, now)
                 reply = None
             else:
                 log.warning("%s from gate %s/%s ignored", type(message).__name__, community, gate)
@@ -84,7 +87,7 @@ class FleetHub:
         if reply is not None:
             self.send(community, gate, Channel.STORED if isinstance(reply, Stored) else Channel.SYNC, reply)
         if isinstance(message, EventBatch):
-            self._after_events(community, community_id, gate, message.events)
+            self._after_events(community, community_id, gate, fresh)  # a resent event is not news
 
     def _resolve(self, s: Session, community: str, gate: str) -> tuple[int, int] | None:
         key = (community, gate)
@@ -115,8 +118,11 @@ class FleetHub:
             "alarms": beat.alarms,
             "outbox_depth": beat.outbox_depth,
             "telemetry": beat.telemetry,
+            "symptoms": beat.symptoms,
+            "every_seconds": beat.every_seconds,
             "at": beat.at.isoformat(),
         }
+        watch.on_heartbeat(s, device, beat, now)
         sync = sync_for(s, gate, beat.cache_version, now, self.faces)
         if sync is None:
             # The gate holds what the register said at `built_from`: withdrawn faces are gone from it.
@@ -139,7 +145,12 @@ class FleetHub:
                 except Exception:  # a broken listener must not stop ingest
                     log.exception("live feed listener failed")
         if any(e.kind is EventKind.ALARM and e.reason == "fire" for e in events):
-            self.evacuate(community_id, f"fire alarm input at gate {gate}")
+            emergency.fire(self, community_id, gate)
+
+    def sweep(self) -> None:
+        """The server's watch: gates gone quiet, alarms old enough for a ticket (run every few seconds)."""
+        with self.svc.db.transaction() as s:
+            watch.sweep(s, self.svc.clock())
 
     # ---- to gates ---------------------------------------------------------------------------------
 
@@ -216,14 +227,3 @@ class FleetHub:
             code = gate.code
         self.send(community, code, Channel.CMD, message)
         return row
-
-    def evacuate(self, community_id: int, reason: str) -> list[str]:
-        """Every escape-route gate of the community to evacuation, now; gates hold it until reset."""
-        with self.svc.db.transaction() as s:
-            code = s.get(Community, community_id).code
-            gates = list(s.scalars(select(Gate).where(Gate.community_id == community_id, Gate.escape_route)))
-        actor = Actor(community_id, "system:fire-alarm", AccountRole.ADMIN)
-        for gate in gates:
-            self.command(actor, gate.id, CommandKind.SET_MODE, reason, GateMode.EVACUATION)
-        log.warning("evacuation of %s: %d gates (%s)", code, len(gates), reason)
-        return [g.code for g in gates]

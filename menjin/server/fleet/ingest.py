@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from pydantic import TypeAdapter
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -33,62 +33,63 @@ _POSTGRES = text(
          kind varchar, granted boolean, reason varchar, method varchar, person_id integer,
          credential_ids jsonb, detail jsonb)
     ON CONFLICT (event_id) DO NOTHING
+    RETURNING event_id
     """
 )
 
 
 def ingest(
     session: Session, community_id: int, gate_id: int, events: Sequence[Event], now: datetime
-) -> list[str]:
-    """Store what is new, ignore what is already stored; every id is then safe for the gate to drop.
+) -> list[Event]:
+    """Store what is new, ignore what is already stored; every event of the batch is then safe for the
+    gate to drop. Returns the events newly stored (the insert says which, by RETURNING): only they may
+    count a pass's use, raise an alarm or reach the live feed, so a resent batch changes nothing.
 
     The gate named by the topic (checked by the broker's ACL) is recorded, not the one in the payload."""
     if not events:
         return []
-    _count_pass_uses(session, gate_id, events)
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            _POSTGRES,
-            {
-                "community_id": community_id,
-                "gate_id": gate_id,
-                "now": now,
-                "events": _EVENTS.dump_json(list(events)).decode(),
-            },
-        )
-        return [e.id for e in events]
-    rows = [
-        {
-            "event_id": e.id,
+        payload = {
             "community_id": community_id,
             "gate_id": gate_id,
-            "seq": e.seq,
-            "at": e.at,
-            "received_at": now,
-            "kind": e.kind.value,
-            "granted": e.granted,
-            "reason": e.reason,
-            "method": e.method.value if e.method else None,
-            "person_id": e.person_id,
-            "detail": e.detail | ({"credential_ids": e.credential_ids} if e.credential_ids else {}),
+            "now": now,
+            "events": _EVENTS.dump_json(list(events)).decode(),
         }
-        for e in events
-    ]
-    session.execute(sqlite.insert(GateEvent).on_conflict_do_nothing(index_elements=["event_id"]), rows)
-    return [e.id for e in events]
+        stored = set(session.scalars(_POSTGRES, payload))
+    else:
+        rows = [
+            {
+                "event_id": e.id,
+                "community_id": community_id,
+                "gate_id": gate_id,
+                "seq": e.seq,
+                "at": e.at,
+                "received_at": now,
+                "kind": e.kind.value,
+                "granted": e.granted,
+                "reason": e.reason,
+                "method": e.method.value if e.method else None,
+                "person_id": e.person_id,
+                "detail": e.detail | ({"credential_ids": e.credential_ids} if e.credential_ids else {}),
+            }
+            for e in events
+        ]
+        insert = sqlite.insert(GateEvent).on_conflict_do_nothing(index_elements=["event_id"])
+        stored = set(session.scalars(insert.returning(GateEvent.event_id), rows))
+    fresh = [e for e in events if e.id in stored]
+    _count_pass_uses(session, gate_id, fresh)
+    return fresh
 
 
-def _count_pass_uses(session: Session, gate_id: int, events: Sequence[Event]) -> None:
-    """Before storing: the grants by PIN or QR that are not stored yet may be passes' uses."""
-    grants = {
-        e.id: e
-        for e in events
+def _count_pass_uses(session: Session, gate_id: int, fresh: Sequence[Event]) -> None:
+    """The newly stored grants by PIN or QR may be passes' uses."""
+    grants = [
+        (e.credential_ids, e.at)
+        for e in fresh
         if e.kind is EventKind.ACCESS
         and e.granted
         and e.credential_ids
         and e.method in guest_passes.PASS_KINDS
-    }
+    ]
     if grants:
-        stored = set(session.scalars(select(GateEvent.event_id).where(GateEvent.event_id.in_(list(grants)))))
-        fresh = [(e.credential_ids, e.at) for id_, e in grants.items() if id_ not in stored]
-        guest_passes.count_uses(session, gate_id, fresh)
+        guest_passes.count_uses(session, gate_id, grants)

@@ -134,6 +134,7 @@ def build_snapshot(
         unlock_seconds=gate.unlock_seconds,
         held_open_seconds=gate.held_open_seconds,
         fail_mode=gate.fail_mode,
+        health_limits=community.health_limits or {},
     )
     with collector_paused():
         return Snapshot.model_validate(

@@ -179,6 +179,11 @@ NAV = (
     NavItem("/residents", "nav.residents", Permission.PEOPLE_READ),
     NavItem("/gates", "nav.gates", Permission.REGISTER_READ),
     NavItem("/live", "nav.live", Permission.REGISTER_READ),
+    NavItem("/alarms", "nav.alarms", Permission.REGISTER_READ),
+    NavItem("/emergency", "nav.emergency", Permission.GATES_COMMAND),
+    NavItem("/history", "nav.history", Permission.PEOPLE_READ),
+    NavItem("/tickets", "nav.tickets", Permission.TICKETS_READ),
+    NavItem("/reports", "nav.reports", Permission.REGISTER_READ),
     NavItem("/passes", "nav.passes", Permission.CREDENTIALS_WRITE),  # the office's passes
     NavItem("/passes", "nav.passes", Permission.SELF_WRITE),  # a resident's own
     NavItem("/import", "nav.import", Permission.BULK_IMPORT),
@@ -189,6 +194,18 @@ def url_with(request: Request, **params: object) -> str:
     """This page's path and query with some parameters replaced: language switch and paging links."""
     query = {**request.query_params, **{k: str(v) for k, v in params.items()}}
     return f"{request.url.path}?{urlencode(query)}"
+
+
+def paging(request: Request, number: int, total: int, size: int = PAGE_SIZE) -> dict[str, Any]:
+    """What the `pager` macro shows: this page of how many, and links either side that keep the query."""
+    pages = max(1, -(-total // size))
+    return {
+        "total": total,
+        "number": number,
+        "pages": pages,
+        "prev_url": url_with(request, page=number - 1) if number > 1 else "",
+        "next_url": url_with(request, page=number + 1) if number < pages else "",
+    }
 
 
 def render(
@@ -497,7 +514,6 @@ def _show_list(
         cells = [[column.show(row, lang) for column in columns] for row in rows]
         shown = (*page.filters, *(page.inputs if may_write else ()))
         choices = {i.name: i.choices(reading) for i in shown if i.choices}
-    pages = max(1, -(-total // PAGE_SIZE))
     return render(
         request,
         "register.html",
@@ -506,11 +522,7 @@ def _show_list(
         page=page,
         labels=[c.label for c in columns],
         cells=cells,
-        total=total,
-        number=number,
-        pages=pages,
-        prev_url=url_with(request, page=number - 1) if number > 1 else "",
-        next_url=url_with(request, page=number + 1) if number < pages else "",
+        **paging(request, number, total),
         filter_values=raw,
         choices=choices,
         may_write=may_write,
@@ -742,7 +754,16 @@ def _problem(error: RowError, lang: str) -> tuple[object, str, str]:
 
 
 def mount(app: FastAPI) -> None:
-    from menjin.server.web import guest_passes, live, portal, rights, visits  # built on this module
+    from menjin.server.web import (
+        control,
+        guest_passes,
+        live,
+        portal,
+        reports,
+        rights,
+        tickets,
+        visits,
+    )  # built on this module
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
@@ -751,6 +772,9 @@ def mount(app: FastAPI) -> None:
     app.include_router(guest_passes.router)
     app.include_router(visits.router)
     app.include_router(rights.router)
+    app.include_router(control.router)
+    app.include_router(tickets.router)
+    app.include_router(reports.router)
 
     @app.exception_handler(SignInFirst)
     def sign_in_first(request: Request, exc: SignInFirst) -> Response:

@@ -127,7 +127,9 @@ def _list_page(
         passes = [_view(s, r, uses_of(s, r.id), now, lang) for r in rows]
         gates = [g for g in svc.passes.may_open(s, viewer.actor) if g.kind == "pedestrian" or _office(viewer)]
         start = now.astimezone(local_zone(s, viewer.actor.community_id))
-    purposes = [(p.value, i18n.t(f"passes.purpose.{p.value}", lang)) for p in Purpose]
+    purposes = [
+        (p.value, i18n.t(f"passes.purpose.{p.value}", lang)) for p in Purpose if p is not Purpose.RESPONDER
+    ]
     purposes = purposes if _office(viewer) else [p for p in purposes if p[0] != Purpose.SERVICE]
     kinds = [
         (k.value, i18n.t(f"passes.kind.{k.value}", lang)) for k in (CredentialKind.QR, CredentialKind.PIN)

@@ -11,9 +11,12 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pypdfium2
 import segno
@@ -26,11 +29,13 @@ from sqlalchemy.orm import Session
 
 from menjin.domain.access import DEFAULT_METHODS, AuthMode
 from menjin.domain.register import CredentialKind, GateKind
+from menjin.domain.tickets import TicketStatus
 from menjin.server.auth import Svc
 from menjin.server.web import i18n
 from menjin.server.web.console import templates
 from menjin.store.faces import face_gates
 from menjin.store.tables import Community, Gate, Schedule
+from menjin.store.tickets import open_at_gate
 
 router = APIRouter(include_in_schema=False)
 
@@ -106,7 +111,53 @@ def _contacts(community: Community) -> dict[str, str]:
     }
 
 
-def _notice_context(s: Session, request: Request, community: Community, gate: Gate) -> dict[str, Any]:
+def both_each(key: str, **values: Callable[[str], object]) -> Markup:
+    """As `both`, with values that are themselves words in each language (a status, a category)."""
+    zh, en = (i18n.t(key, lang, **{k: v(lang) for k, v in values.items()}) for lang in i18n.LANGS)
+    return Markup('<span class="zh" lang="zh-CN">{}</span> <span class="en" lang="en">{}</span>').format(
+        zh, en
+    )
+
+
+@dataclass(frozen=True)
+class OpenFault:
+    """One unresolved ticket as the public sees it: what, its status and deadlines; nobody's name, phone
+    or note. `lines` are (words, whether that deadline is missed)."""
+
+    number: int
+    headline: Markup
+    lines: list[tuple[Markup, bool]]
+
+
+def _open_faults(s: Session, community: Community, gate: Gate, now: datetime) -> list[OpenFault]:
+    zone = ZoneInfo(community.timezone)
+
+    def at(when: datetime) -> Callable[[str], str]:
+        return lambda lang: when.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    faults = []
+    for ticket in open_at_gate(s, gate.id):
+        category, status = ticket.category, ticket.status
+        headline = both_each(
+            "fault.open.headline",
+            category=lambda lang, c=category: i18n.t(f"ticket.category.{c}", lang),
+            status=lambda lang, st=status: i18n.t(f"ticket.status.{st}", lang),
+        )
+        lines = [(both_each("fault.open.opened", at=at(ticket.opened_at)), False)]
+        if ticket.responded_at is None and status == TicketStatus.OPEN.value:
+            due = both_each("fault.open.response_due", at=at(ticket.response_due))
+            lines.append((due, now > ticket.response_due))
+        lines.append((both_each("fault.open.repair_due", at=at(ticket.repair_due)), now > ticket.repair_due))
+        lines.append((both("fault.open.reports", n=ticket.reports), False))
+        faults.append(OpenFault(ticket.id, headline, lines))
+    return faults
+
+
+def _notice_context(
+    s: Session, request: Request, community: Community, gate: Gate, now: datetime | None = None
+) -> dict[str, Any]:
+    """What the notice shows; with `now` (the page, not the print) also the gate's open faults and the
+    link to report one: a printed sheet on the gate would show them long after they are repaired."""
     methods = frozenset(CredentialKind(m) for m in gate.methods) if gate.methods is not None else None
     accepted = methods if methods is not None else DEFAULT_METHODS[GateKind(gate.kind)]
     schedules = {
@@ -130,6 +181,9 @@ def _notice_context(s: Session, request: Request, community: Community, gate: Ga
         "privacy_url": privacy_url,
         "fault_qr": _qr(page_url + "#fault"),
         "privacy_qr": _qr(privacy_url),
+        "screen": now is not None,
+        "report_url": str(request.url_for("fault_form", community_code=community.code, gate_code=gate.code)),
+        "faults": _open_faults(s, community, gate, now) if now is not None else [],
     }
 
 
@@ -164,12 +218,17 @@ def render_png(pdf: bytes) -> bytes:
     return out.getvalue()
 
 
-def _notice_html(request: Request, svc: Svc, community_code: str, gate_code: str) -> str | HTMLResponse:
+def _notice_html(
+    request: Request, svc: Svc, community_code: str, gate_code: str, screen: bool = False
+) -> str | HTMLResponse:
+    """The notice for print (the PDF and PNG), or with `screen` for the page, which adds what changes
+    by the hour: the gate's open faults."""
     with svc.db.transaction() as s:
         community, gate = _find(s, community_code, gate_code)
         if community is None or gate is None:
             return _missing(community_code, gate_code)
-        return _render("notice.html", **_notice_context(s, request, community, gate))
+        now = svc.clock() if screen else None
+        return _render("notice.html", **_notice_context(s, request, community, gate, now))
 
 
 @router.get("/notice/gate/{gate_id}")
@@ -204,8 +263,10 @@ def gate_notice_png(request: Request, svc: Svc, community_code: str, gate_code: 
 
 @router.get("/notice/{community_code}/{gate_code}", name="gate_notice")
 def gate_notice(request: Request, svc: Svc, community_code: str, gate_code: str) -> Response:
-    html = _notice_html(request, svc, community_code, gate_code)
-    return html if isinstance(html, Response) else HTMLResponse(html)
+    html = _notice_html(request, svc, community_code, gate_code, screen=True)
+    if isinstance(html, Response):
+        return html
+    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})  # its open faults change
 
 
 @router.get("/privacy/{community_code}", name="privacy_notice")

@@ -38,6 +38,7 @@ from menjin.server.web.console import (
     _whole,
     language,
     needs,
+    paging,
     render,
     see_other,
     url_with,
@@ -123,24 +124,12 @@ def _listing(
         people=people,
         person=listing.person,
         person_query=f"?person={listing.person.id}",
-        **_paging(request, number, listing.total),
+        **paging(request, number, listing.total, PAGE_SIZE),
     )
 
 
 def _page_number(request: Request) -> int:
     return _whole(request.query_params.get("page", "")) or 1
-
-
-def _paging(request: Request, number: int, total: int) -> dict[str, Any]:
-    """What the pager shows: this page of how many, and the links either side."""
-    pages = max(1, -(-total // PAGE_SIZE))
-    return {
-        "total": total,
-        "number": number,
-        "pages": pages,
-        "prev_url": url_with(request, page=number - 1) if number > 1 else "",
-        "next_url": url_with(request, page=number + 1) if number < pages else "",
-    }
 
 
 # ---- my access history, and who read my data ----------------------------------------------------------
@@ -401,7 +390,7 @@ def _office(
         viewer,
         status,
         rows=rows,
-        **_paging(request, number, total),
+        **paging(request, number, total, PAGE_SIZE),
         inputs=ANSWER_INPUTS,
         choices={"status": [(a, i18n.t(f"rights.status.{a}", lang)) for a in ANSWERS]},
         failed=failed,
