@@ -82,17 +82,24 @@ def test_an_enrolled_face_opens_and_a_held_up_photo_never_does(yard: Yard) -> No
     assert yard.gates["S1"].view().mode is GateMode.NORMAL
 
 
-def test_face_and_card_verifies_the_card_holder(yard: Yard, residents: list[int]) -> None:
-    gate = yard.gates["S1"]
+def face_and_card_at_south(yard: Yard, holder: int) -> str:
+    """S1 asks for face and card; the lookup of `holder`'s card."""
     with yard.services.db.transaction() as s:
         card = s.scalar(
-            select(Credential.lookup).where(Credential.person_id == residents[0], Credential.kind == "card")
+            select(Credential.lookup).where(Credential.person_id == holder, Credential.kind == "card")
         )
         south = s.scalar(select(Gate).where(Gate.code == "S1"))
         yard.services.register.update(
             s, system_actor(south.community_id), rg.GATES, south.id, {"auth_mode": "face+card"}
         )
     yard.hub.push_sync(south.community_id)
+    assert card is not None
+    return card
+
+
+def test_face_and_card_verifies_the_card_holder(yard: Yard, residents: list[int]) -> None:
+    gate = yard.gates["S1"]
+    card = face_and_card_at_south(yard, residents[0])
     camera, rng = camera_at(yard, "S1"), np.random.default_rng(9)
     people = sim_faces.volunteers(ENROLLED)
     assert not gate.on_read(CredentialKind.CARD, card).granted  # the card alone asks for the face
@@ -110,15 +117,7 @@ def test_a_background_face_try_at_a_degraded_face_and_card_gate_leaves_the_card_
     face it recognises must not wait as a first factor, or the resident's card a moment later would be
     combined with a face the gate no longer trusts and refused."""
     gate = yard.gates["S1"]
-    with yard.services.db.transaction() as s:
-        card = s.scalar(
-            select(Credential.lookup).where(Credential.person_id == residents[0], Credential.kind == "card")
-        )
-        south = s.scalar(select(Gate).where(Gate.code == "S1"))
-        yard.services.register.update(
-            s, system_actor(south.community_id), rg.GATES, south.id, {"auth_mode": "face+card"}
-        )
-    yard.hub.push_sync(south.community_id)
+    card = face_and_card_at_south(yard, residents[0])
     camera, rng = camera_at(yard, "S1"), np.random.default_rng(9)
     holder = sim_faces.volunteers(ENROLLED)[0]
     camera.show(sim_faces.live(holder, rng))  # face first: recognised, waiting for the card
