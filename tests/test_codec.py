@@ -86,3 +86,34 @@ def test_a_kept_snapshot_is_sent_as_the_same_bytes_without_serialising_again() -
     kept = Snapshot.from_json(snap.serialised())
     assert codec.encode(Channel.SYNC, SyncEnvelope(sync=kept)) == fresh
     assert codec.decode(Channel.SYNC, fresh) == SyncEnvelope(sync=snap)
+
+
+def _heartbeat(**changes: object) -> bytes:
+    return json.dumps(json.loads(codec.encode(Channel.HB, HB)) | changes).encode()
+
+
+EVENT = {"id": "e" * 12, "gate": "S1", "seq": 1, "at": NOW.isoformat(), "kind": "access"}
+
+
+@pytest.mark.parametrize(
+    ("channel", "payload", "where"),
+    [
+        (Channel.HB, _heartbeat(telemetry={"temperature_c": float("nan")}), "telemetry"),
+        (Channel.HB, _heartbeat(every_seconds=1e308), "every_seconds"),
+        (Channel.HB, _heartbeat(every_seconds=0), "every_seconds"),
+        (Channel.HB, _heartbeat(outbox_depth=-1), "outbox_depth"),
+        (
+            Channel.EVT,
+            json.dumps({"events": [EVENT | {"detail": {"a": [1, {"b": float("inf")}]}}]}).encode(),
+            "detail",
+        ),
+    ],
+    ids=["nan-telemetry", "endless-interval", "no-interval", "negative-depth", "infinity-in-detail"],
+)
+def test_numbers_no_database_can_store_are_refused(channel: Channel, payload: bytes, where: str) -> None:
+    """NaN and Infinity pass Python's JSON but not PostgreSQL's jsonb: a batch holding one could never be
+    stored and would block its gate's outbox; a heartbeat interval of 1e308 would break the offline watch."""
+    with pytest.raises(codec.BadMessage, match=where):
+        codec.decode(channel, payload)
+    fine = EVENT | {"detail": {"a": [1, {"b": 2.5}], "c": None}}
+    assert codec.decode(Channel.EVT, json.dumps({"events": [fine]}).encode())

@@ -202,6 +202,21 @@ def test_a_gate_below_the_set_point_falls_back_raises_and_recovers(yard: Yard) -
     assert timedelta(0) < yard.clock.now - alarm.raised_at
 
 
+def test_a_broken_sensor_is_no_reading_and_stops_nothing(yard: Yard) -> None:
+    """A frozen thermometer that reads NaN: the gate drops the reading instead of trusting the last one,
+    and its heartbeats and events still reach the server (NaN would not survive PostgreSQL's jsonb)."""
+    south = yard.gates["S1"]
+    south.sense("temperature_c", -33)
+    south.sense("temperature_c", float("nan"))
+    assert "temperature_c" not in south.readings()
+    yard.run(2)
+    assert south.view().mode is GateMode.NORMAL  # no reading is not a cold reading
+    assert south.on_read(CredentialKind.CARD, CARD).granted
+    yard.run(15)  # a heartbeat and the batch
+    assert yard.stored() > 0 and south.outbox.depth() == 0
+    assert not _alarms(yard, AlarmKind.GATE_OFFLINE)
+
+
 def test_an_ended_responder_code_opens_nothing_more(yard: Yard) -> None:
     guard = _guard(yard)
     incident, code = emergency.responder_code(yard.hub, guard, "120", "2 号楼有人晕倒", hours=1)

@@ -9,6 +9,7 @@ when the link is up and an event leaves it only when the server confirms storing
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -392,9 +393,14 @@ class GateController:
                         self._in_flight = None
 
     def sense(self, name: str, value: float) -> None:
-        """A sensor reading (keys in `domain.health`): the housing's temperature, the frames' brightness."""
+        """A sensor reading (keys in `domain.health`): the housing's temperature, the frames' brightness.
+        A broken sensor's NaN or infinity is no reading: the last good one is dropped, not trusted."""
         with self._lock:
-            self.telemetry[name] = value
+            if math.isfinite(value):
+                self.telemetry[name] = value
+            else:
+                log.warning("gate %s: sensor %s read %r; ignored", self.code, name, value)
+                self.telemetry.pop(name, None)
 
     def readings(self) -> dict[str, float]:
         return self.telemetry | (self.faces.stats.telemetry() if self.faces else {})

@@ -10,11 +10,12 @@ writes them all.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr
 
 from menjin.domain.access import AuthMode
 from menjin.domain.door import FailMode
@@ -53,8 +54,22 @@ def parse_topic(text: str) -> tuple[str, str, Channel] | None:
         return None
 
 
+def _finite(value: Any) -> Any:
+    """JSON's NaN and Infinity are Python's, not the databases' (PostgreSQL refuses them in jsonb): one in
+    an event's detail would make its whole batch unstorable, and the gate would resend it forever."""
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for item in items:
+        _finite(item)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("numbers must be finite")
+    return value
+
+
+Detail = Annotated[dict[str, Any], AfterValidator(_finite)]
+
+
 class Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # ---- sync: what a gate may know ---------------------------------------------------------------------
@@ -202,7 +217,7 @@ class Event(Message):
     method: CredentialKind | None = None
     person_id: int | None = None
     credential_ids: list[int] = []
-    detail: dict[str, Any] = {}
+    detail: Detail = {}
 
 
 class EventBatch(Message):
@@ -219,12 +234,13 @@ class Heartbeat(Message):
     mode: GateMode
     door_open: bool
     unlocked: bool
-    cache_version: int  # 0: no cache yet; the server answers with a snapshot or a delta
-    outbox_depth: int
+    cache_version: Annotated[int, Field(ge=0)]  # 0: no cache yet; the server answers with a snapshot or delta
+    outbox_depth: Annotated[int, Field(ge=0)]
     alarms: list[str] = []
     telemetry: dict[str, float] = {}  # keys in domain.health
     symptoms: list[str] = []  # why the gate is in degraded mode (domain.health.Symptom)
-    every_seconds: float = 10  # the gate's heartbeat interval: the server calls it offline after 3 missed
+    # The gate's heartbeat interval: the server calls it offline after 3 missed.
+    every_seconds: Annotated[float, Field(gt=0, le=3600)] = 10
 
 
 class CommandKind(StrEnum):
