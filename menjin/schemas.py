@@ -38,7 +38,7 @@ Phone = text(20, 0, r"^[0-9+\- ]*$")
 
 
 class In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # NaN would not survive PostgreSQL's JSON
 
 
 class Out(BaseModel):

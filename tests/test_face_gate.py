@@ -110,6 +110,28 @@ def test_face_and_card_verifies_the_card_holder(yard: Yard, residents: list[int]
     assert camera.feedbacks[-1] == (True, PROMPTS[Reason.GRANTED][0])
 
 
+def test_a_face_for_a_card_holder_with_no_face_enrolled_is_refused_and_stored(
+    yard: Yard, residents: list[int]
+) -> None:
+    """Face + card, and the card's holder never enrolled a face: there is nobody to compare with (a score
+    of minus infinity, which no database's JSON can hold). The face is refused with a reason and the event
+    reaches the server like any other."""
+    with yard.services.db.transaction() as s:
+        faceless = Credential.person_id.not_in(residents)
+        holder = s.scalar(select(Credential.person_id).where(Credential.kind == "card", faceless))
+    card = face_and_card_at_south(yard, holder)
+    camera, rng = camera_at(yard, "S1"), np.random.default_rng(5)
+    assert not yard.gates["S1"].on_read(CredentialKind.CARD, card).granted  # asks for the face
+    camera.show(sim_faces.live(sim_faces.volunteers(ENROLLED)[0], rng))
+    assert camera.feedbacks[-1][0] is False
+    yard.run(15)
+    assert yard.gates["S1"].outbox.depth() == 0
+    with yard.services.db.transaction() as s:
+        face = s.scalars(select(GateEvent).where(GateEvent.method == "face")).one()
+    assert (face.granted, face.reason) == (False, Reason.FACE_NOT_RECOGNISED.value)
+    assert "score" not in face.detail
+
+
 def test_a_background_face_try_at_a_degraded_face_and_card_gate_leaves_the_card_alone(
     yard: Yard, residents: list[int]
 ) -> None:

@@ -178,7 +178,9 @@ class GateController:
         assert self.faces is not None
         claimed = self._pending_person(now)
         match = self.faces.match(self.cache, probe, claimed)
-        detail = {"face": match.outcome.value, "score": round(match.score, 2), "covered": probe.covered}
+        detail: dict[str, Any] = {"face": match.outcome.value, "covered": probe.covered}
+        if math.isfinite(match.score):  # -inf: nobody enrolled to compare with
+            detail["score"] = round(match.score, 2)
         lookup = self.faces.lookups.get(match.person_id) if match.person_id is not None else None
         if match.outcome is Outcome.ACCEPT and lookup is not None:
             return lookup, detail
