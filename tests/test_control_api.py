@@ -94,6 +94,7 @@ def test_evacuation_lockdown_and_responder_codes_over_the_api(yard: Yard, api) -
         headers=auth["guard"],
     )
     assert code.status_code == 201, code.text
+    assert code.json()["reach"] and set(code.json()["reach"].values()) <= {"held", "sending"}  # none offline
     assert yard.gates["S1"].on_read(CredentialKind.PIN, code.json()["pin"]).granted
     page = client.get(code.json()["card_path"])
     assert page.status_code == 200 and code.json()["pin"] in page.text

@@ -385,6 +385,7 @@ def test_the_responder_code_page_shows_a_pin_that_opens_a_gate(
     console(linked, "guard")
     page = post(linked, "/emergency/responder", label="120 急救车", hours="3", reason="3号楼老人摔倒")
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert 'id="responder-offline"' not in page.text  # every gate is online: the code is on its way
     pin = re.search(r'id="responder-pin"[^>]*>(\d+)<', page.text)
     assert pin is not None, page.text
     assert "120 急救车" in page.text and "2026-12-01 12:00" in page.text  # valid 3 hours from 09:00 local
@@ -400,6 +401,23 @@ def test_the_responder_code_page_shows_a_pin_that_opens_a_gate(
     assert "急救通行码" in listed and "3号楼老人摔倒" in listed and "S1: 1" in listed and "N1: 0" in listed
     assert pin.group(1) not in listed  # shown once, on the answer to the form only
     assert not yard.gates["S1"].on_read(CredentialKind.PIN, pin.group(1)).granted  # once per gate
+
+
+def test_the_responder_code_page_names_the_gates_it_cannot_reach_yet(
+    linked: TestClient, world: World, yard: Yard, gates: dict[str, int]
+) -> None:
+    console(linked, "guard")
+    yard.down.add("N1")
+    yard.run(60, step=5)  # N1's network is down: the server calls it offline
+    page = post(linked, "/emergency/responder", label="120 急救车", hours="3", reason="3号楼老人摔倒")
+    warning = re.search(r'id="responder-offline">([^<]+)<', page.text)
+    assert warning is not None and "N1" in warning.group(1) and "S1" not in warning.group(1)
+    yard.run(15)
+    listed = linked.get("/emergency").text
+    assert "S1: 已收到" in listed and "N1: 离线，未收到" in listed
+    yard.down.clear()
+    yard.run(30)
+    assert "N1: 已收到" in linked.get("/emergency").text
 
 
 def test_remote_unlock_from_the_board_reaches_the_gate_and_is_an_incident(

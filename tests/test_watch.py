@@ -119,6 +119,31 @@ def test_a_responder_code_opens_every_gate_once_even_in_lockdown_and_is_logged(y
     assert _gate_id(yard, "V1") not in row.gate_ids  # a barrier with no keypad: the guard opens it
 
 
+def test_a_responder_code_says_which_gates_hold_it_and_an_offline_gate_gets_it_on_return(yard: Yard) -> None:
+    """The guard learns at once which gates cannot take the code yet (offline: send someone there); a
+    gate that holds it lets the crew in even after its own network goes down."""
+    yard.down.add("N1")
+    yard.run(60, step=5)  # N1 misses its heartbeats: the server calls it offline
+    incident, code = emergency.responder_code(yard.hub, _guard(yard), "120 急救车", "3-2-302 老人摔倒")
+    assert code.pin is not None
+    south, north = _gate_id(yard, "S1"), _gate_id(yard, "N1")
+
+    def reach() -> dict[int, emergency.Reach]:
+        with yard.services.db.transaction() as s:
+            return emergency.reach(s, s.get_one(Incident, incident.id))
+
+    assert reach() == {south: emergency.Reach.SENDING, north: emergency.Reach.OFFLINE}
+    yard.run(15)  # S1's next heartbeat confirms the cache with the code in it
+    assert reach() == {south: emergency.Reach.HELD, north: emergency.Reach.OFFLINE}
+    assert yard.gates["N1"].on_read(CredentialKind.PIN, code.pin).reason is Reason.UNKNOWN_CREDENTIAL
+    yard.down.add("S1")
+    assert yard.gates["S1"].on_read(CredentialKind.PIN, code.pin).granted  # held: no network needed
+    yard.down.clear()
+    yard.run(30)
+    assert reach() == {south: emergency.Reach.HELD, north: emergency.Reach.HELD}
+    assert yard.gates["N1"].on_read(CredentialKind.PIN, code.pin).granted
+
+
 def test_a_silent_gate_raises_offline_then_clears_and_loses_no_event(yard: Yard) -> None:
     before = yard.stored()
     yard.down.add("N1")

@@ -247,7 +247,7 @@ def fall(world: World) -> None:
     at = yard.clock()
     opened["south gate for the helpers (guard, remote)"] = _seconds(call, doors.opened(STREET, at))
     later(20)
-    _, shared = emergency.responder_code(
+    code_incident, shared = emergency.responder_code(
         yard.hub, guard, "120 急救", "住户摔倒，已呼叫 120 / a resident fell, ambulance called", hours=2
     )
     later(140)  # they carry her to the building, out of the cold
@@ -256,6 +256,10 @@ def fall(world: World) -> None:
     steps.append(f"neighbour's card at {DOOR}: {decision.reason.value}")
     opened["building door for the helpers (neighbour's card)"] = _seconds(call, doors.opened(DOOR, at))
     later(11 * 60)  # the ambulance arrives at the south gate
+    with yard.services.db.transaction() as s:
+        reach = emergency.reach(s, s.get_one(Incident, code_incident.id))
+    codes = {gate_id: code for code, gate_id in ids.items()}
+    world.notes["code_on_the_gates_when_the_crew_came"] = {codes[g]: r.value for g, r in reach.items()}
     code = (CredentialKind.PIN, shared.pin or "")
     crew: dict[str, str] = {}
     for gate, walk, what in ((STREET, 0, "south gate"), (DOOR, 75, "building door")):
@@ -275,9 +279,9 @@ def fall(world: World) -> None:
         command = s.get(GateCommand, unlock.detail["command_id"])
         acked = command is not None and bool(command.ok)
     carried_out = _command_events(yard, ids[STREET], unlock.detail["command_id"])
-    code_incident = _incident(yard, IncidentKind.RESPONDER_CODE)
+    code_record = _incident(yard, IncidentKind.RESPONDER_CODE)
     unlock_incident = _incident(yard, IncidentKind.REMOTE_UNLOCK)
-    world.notes["incidents"] = {"remote_unlock": unlock_incident, "responder_code": code_incident}
+    world.notes["incidents"] = {"remote_unlock": unlock_incident, "responder_code": code_record}
     world.notes["remote_unlock_acknowledged"] = acked
     failures = world.failures
     if not acked or carried_out != 1:
@@ -285,11 +289,13 @@ def fall(world: World) -> None:
     if unlock_incident is None or unlock_incident["gates"] != [STREET] or not unlock_incident["reason"]:
         failures.append(f"the remote unlock's incident is missing or wrong: {unlock_incident}")
     if (
-        code_incident is None
-        or code_incident.get("pass_id") != shared.row.id
-        or not {STREET, DOOR} <= set(code_incident["gates"])
+        code_record is None
+        or code_record.get("pass_id") != shared.row.id
+        or not {STREET, DOOR} <= set(code_record["gates"])
     ):
-        failures.append(f"the responder code's incident is missing or wrong: {code_incident}")
+        failures.append(f"the responder code's incident is missing or wrong: {code_record}")
+    if any(r is not emergency.Reach.HELD for r in reach.values()):
+        failures.append(f"the responder code was not on every gate when the crew came: {reach}")
 
 
 def _building_door(world: World) -> Resident:

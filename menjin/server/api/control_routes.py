@@ -74,6 +74,7 @@ class ResponderOut(BaseModel):
     pin: str
     card_path: str
     valid_until: datetime
+    reach: dict[int, emergency.Reach]  # gate id → is the code on it; "offline": send someone to that gate
 
 
 @router.get("/alarms", response_model=list[AlarmOut])
@@ -126,10 +127,12 @@ def responder_code(body: ResponderIn, actor: Commander, fleet: Hub, svc: Svc) ->
     incident, shared = emergency.responder_code(fleet, actor, body.label, body.reason, body.hours)
     with svc.db.transaction() as s:
         code = s.get_one(Community, actor.community_id).code
+        reach = emergency.reach(s, incident)
     assert shared.pin is not None  # a responder code is always a PIN
     return ResponderOut(
         incident=IncidentOut.model_validate(incident),
         pin=shared.pin,
         card_path=f"/g/{code}/{shared.token}",
         valid_until=shared.row.credential.valid_until,
+        reach=reach,
     )

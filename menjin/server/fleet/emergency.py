@@ -11,20 +11,23 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from menjin.domain.actor import Actor
 from menjin.domain.guest_pass import Purpose, Terms
 from menjin.domain.permissions import Permission
 from menjin.domain.register import AccountRole, CredentialKind, GateKind, GateMode, PersonRole
 from menjin.link.messages import CommandKind
+from menjin.server.fleet.sync import holding
 from menjin.store import incidents
 from menjin.store.guest_passes import NewPass, Shared
 from menjin.store.incidents import IncidentKind
 from menjin.store.register import PEOPLE, Invalid, check
-from menjin.store.tables import Gate, Incident, Person
+from menjin.store.tables import Community, Gate, GateDevice, Incident, Person
 
 if TYPE_CHECKING:
     from menjin.server.fleet.hub import FleetHub
@@ -174,10 +177,40 @@ def responder_code(
             reason,
             gate_ids,
             now,
-            {"pass_id": shared.row.id, "label": new.label, "until": terms.valid_until.isoformat()},
+            {
+                "pass_id": shared.row.id,
+                "label": new.label,
+                "until": terms.valid_until.isoformat(),
+                # a gate holding the register from this version on holds the code (sync.holding)
+                "register_version": s.scalar(
+                    select(Community.register_version).where(Community.id == actor.community_id)
+                ),
+            },
         )
     hub.push_sync(actor.community_id)  # the crew may be at the gate in minutes: do not wait for heartbeats
     return row, shared
+
+
+class Reach(StrEnum):
+    """Whether a responder code is on a gate: only a gate that holds it lets the crew in without a network."""
+
+    HELD = "held"  # the gate confirmed a cache with the code in it
+    SENDING = "sending"  # online: it confirms at its next heartbeat
+    OFFLINE = "offline"  # it gets the code only when it reconnects: send someone to that gate
+
+
+def reach(session: Session, row: Incident) -> dict[int, Reach]:
+    """Each of a responder code's gates, and whether the code is on it (catalogue "emergency.reach.*")."""
+    held = holding(session, row.gate_ids or [], int((row.detail or {}).get("register_version", 0)))
+    online = set(
+        session.scalars(
+            select(GateDevice.gate_id).where(GateDevice.gate_id.in_(held), GateDevice.online.is_(True))
+        )
+    )
+    return {
+        gate_id: Reach.HELD if got else Reach.SENDING if gate_id in online else Reach.OFFLINE
+        for gate_id, got in held.items()
+    }
 
 
 def end_responder_code(hub: FleetHub, actor: Actor, incident_id: int, reason: str) -> Incident:

@@ -7,6 +7,7 @@ know, the version goes up; a gate that holds the previous version gets a delta, 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -82,3 +83,15 @@ def sync_for(
     if previous is not None and cache_version == previous.version:
         return diff(previous, current)
     return current
+
+
+def holding(session: Session, gate_ids: Sequence[int], register_version: int) -> dict[int, bool]:
+    """Which gates have confirmed a cache built from the register at or past `register_version`: what was
+    issued then (a responder code, say) is on them and works there even if their network goes down."""
+    devices = session.scalars(select(GateDevice).where(GateDevice.gate_id.in_(gate_ids)))
+    confirmed = {
+        d.gate_id
+        for d in devices
+        if d.sync_version and d.cache_version == d.sync_version and d.built_from >= register_version
+    }
+    return {gate_id: gate_id in confirmed for gate_id in gate_ids}

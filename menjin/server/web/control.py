@@ -589,6 +589,10 @@ def _incident_view(
 ) -> IncidentView:
     detail = row.detail or {}
     facts: list[tuple[str, str]] = []
+
+    def name(gate_id: int) -> str:
+        return gates.get(gate_id, (f"#{gate_id}", ""))[0]
+
     if row.kind == IncidentKind.RESPONDER_CODE.value:
         facts.append((i18n.t("emergency.responder.label", lang), str(detail.get("label", ""))))
         until = _moment(detail.get("until"))
@@ -596,8 +600,12 @@ def _incident_view(
             facts.append((i18n.t("emergency.valid_until", lang), _when(until, zone)))
         pass_id = detail.get("pass_id")
         used = uses_of(session, pass_id) if isinstance(pass_id, int) else {}
-        words = [f"{gates.get(g, (f'#{g}', ''))[0]}: {used.get(g, 0)}" for g in row.gate_ids or []]
+        words = [f"{name(g)}: {used.get(g, 0)}" for g in row.gate_ids or []]
         facts.append((i18n.t("emergency.uses", lang), "，".join(words) or "—"))
+        if row.ended_at is None:
+            where = emergency.reach(session, row).items()
+            words = [f"{name(g)}: {_label('emergency.reach', r, lang)}" for g, r in where]
+            facts.append((i18n.t("emergency.reach", lang), "，".join(words) or "—"))
     command_id = detail.get("command_id")
     command = session.get(GateCommand, command_id) if isinstance(command_id, str) else None
     if command is not None:  # the guard's remote unlock: did the gate carry it out?
@@ -613,7 +621,7 @@ def _incident_view(
         at=_when(row.at, zone, SECONDS),
         actor=_who(row.actor, lang),
         reason=row.reason,
-        gates="、".join(gates.get(g, (f"#{g}", ""))[0] for g in row.gate_ids or []),
+        gates="、".join(name(g) for g in row.gate_ids or []),
         ended=_when(row.ended_at, zone, SECONDS),
         ended_by=_who(row.ended_by, lang),
         open=row.ended_at is None,
@@ -686,7 +694,9 @@ def responder(request: Request, viewer: Commander, svc: Svc, form: Form, lang: L
         community = s.get_one(Community, viewer.actor.community_id)
         gates = _gate_names(s, viewer.actor.community_id)
         credential = shared.row.credential
+        offline = [g for g, r in emergency.reach(s, incident).items() if r is emergency.Reach.OFFLINE]
         context = {
+            "offline": "、".join(gates[g][0] for g in offline if g in gates),
             "pin": shared.pin or "",
             "label": shared.row.label,
             "valid_from": _when(credential.valid_from, zone),

@@ -886,6 +886,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "emergency.valid_from": ("生效时间", "Valid from"),
     "emergency.valid_until": ("有效期至", "Valid until"),
     "emergency.uses": ("各门已用次数", "Uses per gate"),
+    "emergency.reach": ("通行码是否已到门禁", "Is the code on the gate"),
+    "emergency.reach.held": ("已收到", "on it"),
+    "emergency.reach.sending": ("正在发送", "being sent"),
+    "emergency.reach.offline": ("离线，未收到", "offline, not on it"),
+    "emergency.responder.offline": (
+        "这些门禁现在离线，通行码要等它们重新联网才能用：{gates}。请派人到门口为车组开门。",
+        "These gates are offline and get the code only when they reconnect: {gates}. Send someone to open "
+        "them for the crew.",
+    ),
     "emergency.back": ("返回应急处置", "Back to emergencies"),
     "emergency.incidents": ("事件记录", "Incidents"),
     "emergency.no_incidents": ("还没有事件", "No incidents yet"),
