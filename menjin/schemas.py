@@ -32,7 +32,8 @@ def text(max_length: int, min_length: int = 1, pattern: str | None = None) -> An
     ]
 
 
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+MAX_ID = 2**31 - 1  # row ids: larger numbers are no row, not an overflow deep in a query
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Ids = Annotated[list[Id], Field(max_length=1000)]
 Phone = text(20, 0, r"^[0-9+\- ]*$")
 

@@ -37,18 +37,30 @@ MAX_BODY = 1 << 20  # JSON bodies
 MAX_UPLOAD = 20 << 20  # spreadsheets
 
 
+NUL = (b"\x00", b"%00", b"\\u0000")  # raw, in a URL or form, in JSON: PostgreSQL text cannot hold it
+TEXT_BODIES = ("application/json", "application/x-www-form-urlencoded")
+
+
 class BodyLimit(BaseHTTPMiddleware):
-    """Refuse oversized bodies before they are read; uploads get a larger allowance than JSON."""
+    """Refuse oversized bodies before they are read; uploads get a larger allowance than JSON. Refuse a
+    NUL character in the query or a text body too: no field may hold one, and PostgreSQL would fail on it
+    deep inside a query instead of saying what is wrong."""
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        limit = MAX_UPLOAD if request.headers.get("content-type", "").startswith("multipart/") else MAX_BODY
+        kind = request.headers.get("content-type", "")
+        limit = MAX_UPLOAD if kind.startswith("multipart/") else MAX_BODY
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             return _error(413, "请求内容过大", f"request body larger than {limit} bytes")
-        if length is None and request.method in ("POST", "PUT", "PATCH"):
+        body = b""
+        if request.method in ("POST", "PUT", "PATCH") and (length is None or kind.startswith(TEXT_BODIES)):
             body = await request.body()
             if len(body) > limit:
                 return _error(413, "请求内容过大", f"request body larger than {limit} bytes")
+        if not kind.startswith(TEXT_BODIES):
+            body = b""  # an upload's bytes are its own business
+        if any(nul in part for part in (request.url.query.lower().encode(), body.lower()) for nul in NUL):
+            return _error(400, "请求中含有空字符（NUL）", "the request contains a NUL character")
         return await call_next(request)
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from menjin.domain.actor import Actor
 from menjin.domain.permissions import Permission
+from menjin.schemas import Id
 from menjin.server.auth import Svc, require
 from menjin.store.invitations import Invitations
 
@@ -25,7 +26,7 @@ class InvitationOut(BaseModel):
 
 
 @router.post("/people/{person_id}/invitation", response_model=InvitationOut, status_code=201)
-def issue_invitation(person_id: int, actor: Manager, svc: Svc) -> InvitationOut:
+def issue_invitation(person_id: Id, actor: Manager, svc: Svc) -> InvitationOut:
     with svc.db.transaction() as s:
         new = Invitations(svc.accounts).issue(s, actor, person_id, svc.clock())
         return InvitationOut(person_id=person_id, code=new.code, expires_at=new.invitation.expires_at)

@@ -101,10 +101,11 @@ def _filter_signature(res: rg.Resource) -> inspect.Signature:
         inspect.Parameter(
             name,
             inspect.Parameter.KEYWORD_ONLY,
-            default=Query(None),
-            annotation=column.expression.type.python_type | None,
+            default=Query(None, ge=1, le=sc.MAX_ID) if python is int else Query(None, max_length=60),
+            annotation=python | None,
         )
         for name, column in res.filters.items()
+        if (python := column.expression.type.python_type)
     ]
     if res.search is not None:
         params.append(

@@ -33,6 +33,7 @@ from menjin.domain.health import Symptom
 from menjin.domain.permissions import Permission
 from menjin.domain.register import CredentialKind, GateMode
 from menjin.link.messages import CommandKind, EventKind
+from menjin.schemas import Id
 from menjin.server.auth import Svc
 from menjin.server.fleet import emergency
 from menjin.server.fleet.watch import GateHealth
@@ -286,7 +287,7 @@ def _alarm_page(
 
 
 @router.get("/alarms/{alarm_id}")
-def alarm_detail(request: Request, alarm_id: int, viewer: Watcher, svc: Svc, lang: Lang) -> Response:
+def alarm_detail(request: Request, alarm_id: Id, viewer: Watcher, svc: Svc, lang: Lang) -> Response:
     return _alarm_page(request, viewer, svc, alarm_id, lang)
 
 
@@ -313,7 +314,7 @@ def _act(
 
 @router.post("/alarms/{alarm_id}/acknowledge", dependencies=[SameOrigin])
 def acknowledge(
-    request: Request, alarm_id: int, viewer: Handler, svc: Svc, form: Form, lang: Lang
+    request: Request, alarm_id: Id, viewer: Handler, svc: Svc, form: Form, lang: Lang
 ) -> Response:
     def act(s: Session, now: datetime, text: str) -> object:
         return alarms.acknowledge(s, svc.audit, viewer.actor, alarm_id, now)
@@ -322,7 +323,7 @@ def acknowledge(
 
 
 @router.post("/alarms/{alarm_id}/note", dependencies=[SameOrigin])
-def add_note(request: Request, alarm_id: int, viewer: Handler, svc: Svc, form: Form, lang: Lang) -> Response:
+def add_note(request: Request, alarm_id: Id, viewer: Handler, svc: Svc, form: Form, lang: Lang) -> Response:
     def act(s: Session, now: datetime, text: str) -> object:
         return alarms.note(s, svc.audit, viewer.actor, alarm_id, text, now)
 
@@ -330,7 +331,7 @@ def add_note(request: Request, alarm_id: int, viewer: Handler, svc: Svc, form: F
 
 
 @router.post("/alarms/{alarm_id}/resolve", dependencies=[SameOrigin])
-def resolve(request: Request, alarm_id: int, viewer: Handler, svc: Svc, form: Form, lang: Lang) -> Response:
+def resolve(request: Request, alarm_id: Id, viewer: Handler, svc: Svc, form: Form, lang: Lang) -> Response:
     def act(s: Session, now: datetime, text: str) -> object:
         return alarms.resolve(s, svc.audit, viewer.actor, alarm_id, text, now)
 
@@ -722,7 +723,7 @@ def responder(request: Request, viewer: Commander, svc: Svc, form: Form, lang: L
 
 @router.post("/emergency/incidents/{incident_id}/end", dependencies=[SameOrigin])
 def end_code(
-    request: Request, incident_id: int, viewer: Commander, svc: Svc, form: Form, lang: Lang
+    request: Request, incident_id: Id, viewer: Commander, svc: Svc, form: Form, lang: Lang
 ) -> Response:
     """A responder code stops opening gates, before its time is up."""
     reason = str(form.get("reason") or "").strip()

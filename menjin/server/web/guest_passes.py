@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from menjin.domain.guest_pass import Purpose, Terms
 from menjin.domain.permissions import Permission
 from menjin.domain.register import CredentialKind, CredentialStatus
+from menjin.schemas import Id
 from menjin.server.auth import Svc
 from menjin.server.web import i18n
 from menjin.server.web.console import (
@@ -223,7 +224,7 @@ def _share_context(request: Request, s: Session, shared: Shared, now: datetime, 
 
 
 @router.get("/passes/{pass_id}")
-def share_page(request: Request, pass_id: int, viewer: Host, svc: Svc, lang: Lang) -> Response:
+def share_page(request: Request, pass_id: Id, viewer: Host, svc: Svc, lang: Lang) -> Response:
     try:
         with svc.transaction(viewer.actor) as s:
             context = _share_context(request, s, svc.passes.get(s, viewer.actor, pass_id), svc.clock(), lang)
@@ -235,7 +236,7 @@ def share_page(request: Request, pass_id: int, viewer: Host, svc: Svc, lang: Lan
 
 
 @router.post("/passes/{pass_id}/revoke", dependencies=[SameOrigin])
-def revoke_pass(request: Request, pass_id: int, viewer: Host, svc: Svc, lang: Lang) -> Response:
+def revoke_pass(request: Request, pass_id: Id, viewer: Host, svc: Svc, lang: Lang) -> Response:
     try:
         with svc.transaction(viewer.actor) as s:
             svc.passes.revoke(s, viewer.actor, pass_id, svc.clock())

@@ -12,6 +12,7 @@ from menjin.domain.health import BRIGHTNESS, TEMPERATURE
 from menjin.domain.permissions import Permission
 from menjin.domain.register import CredentialKind, GateMode
 from menjin.gate.controller import GateController
+from menjin.schemas import Id
 from menjin.server.auth import Svc
 from menjin.server.fleet import emergency
 from menjin.server.fleet.sync import board
@@ -110,7 +111,7 @@ def live(request: Request, viewer: Watcher, svc: Svc, lang: Lang) -> Response:
 
 
 @router.post("/live/{gate_id}/unlock", dependencies=[SameOrigin])
-def unlock(request: Request, gate_id: int, viewer: Commander, form: Form, lang: Lang) -> Response:
+def unlock(request: Request, gate_id: Id, viewer: Commander, form: Form, lang: Lang) -> Response:
     link = getattr(request.app.state, "link", None)
     if link is None:
         raise Refused(503, "live.no_link")

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from menjin.domain.access import DEFAULT_METHODS, AuthMode
 from menjin.domain.register import CredentialKind, GateKind
 from menjin.domain.tickets import TicketStatus
+from menjin.schemas import Id
 from menjin.server.auth import Svc
 from menjin.server.web import i18n
 from menjin.server.web.console import templates
@@ -232,7 +233,7 @@ def _notice_html(
 
 
 @router.get("/notice/gate/{gate_id}")
-def notice_of_gate(svc: Svc, gate_id: int) -> Response:
+def notice_of_gate(svc: Svc, gate_id: Id) -> Response:
     """From the console's gate list (which knows ids) to the notice's public address (codes)."""
     with svc.db.transaction() as s:
         found = s.execute(

@@ -115,14 +115,14 @@ def _person_name(svc: Svc, viewer: Viewer, person_id: int) -> str:
 
 
 @router.get("/residents/{person_id}/invitation")
-def invitation_form(request: Request, person_id: int, viewer: Manager, svc: Svc) -> Response:
+def invitation_form(request: Request, person_id: sc.Id, viewer: Manager, svc: Svc) -> Response:
     """The button, with whom it is for: a code is only made on purpose, by a post."""
     name = _person_name(svc, viewer, person_id)
     return render(request, "portal_invitation.html", viewer, person_id=person_id, name=name)
 
 
 @router.post("/residents/{person_id}/invitation", dependencies=[SameOrigin])
-def issue(request: Request, person_id: int, viewer: Manager, svc: Svc) -> Response:
+def issue(request: Request, person_id: sc.Id, viewer: Manager, svc: Svc) -> Response:
     """The code is on this page and nowhere else: the office prints or reads it to the resident."""
     name = _person_name(svc, viewer, person_id)
     try:
@@ -283,7 +283,7 @@ def face_members(request: Request, viewer: FaceReader, svc: Svc) -> Response:
 
 
 @router.get("/face/{person_id}")
-def face_member(request: Request, person_id: int, viewer: FaceReader, svc: Svc) -> Response:
+def face_member(request: Request, person_id: sc.Id, viewer: FaceReader, svc: Svc) -> Response:
     return _face_page(request, viewer, svc, person_id)
 
 
@@ -327,13 +327,15 @@ def _consent_page(
 
 
 @router.get("/face/{person_id}/consent")
-def consent_form(request: Request, person_id: int, viewer: Resident, svc: Svc) -> Response:
+def consent_form(request: Request, person_id: sc.Id, viewer: Resident, svc: Svc) -> Response:
     """The separate consent: its own screen, nothing ticked, stating everything before the choice."""
     return _consent_page(request, viewer, svc, person_id, FormState())
 
 
 @router.post("/face/{person_id}/consent", dependencies=[SameOrigin])
-def consent(request: Request, person_id: int, viewer: Resident, svc: Svc, form: Form, lang: Lang) -> Response:
+def consent(
+    request: Request, person_id: sc.Id, viewer: Resident, svc: Svc, form: Form, lang: Lang
+) -> Response:
     """Recorded only with the box ticked, as the portal's consent of the text version shown. A page
     shown again never comes back ticked: agreeing is always the resident's own last act."""
     posted = FormState.posted((RELATION_INPUT, AGREE_INPUT), form).values
@@ -361,7 +363,7 @@ def consent(request: Request, person_id: int, viewer: Resident, svc: Svc, form: 
 
 
 @router.post("/face/{person_id}/decline", dependencies=[SameOrigin])
-def decline(request: Request, person_id: int, viewer: Resident, svc: Svc, form: Form) -> Response:
+def decline(request: Request, person_id: sc.Id, viewer: Resident, svc: Svc, form: Form) -> Response:
     """Declining is recorded and shown back; every other way in stays as it is."""
     try:
         with svc.db.transaction() as s:
@@ -376,7 +378,7 @@ def decline(request: Request, person_id: int, viewer: Resident, svc: Svc, form: 
 
 
 @router.post("/face/{person_id}/photos", dependencies=[SameOrigin])
-async def enrol_photos(request: Request, person_id: int, viewer: Resident, svc: Svc) -> Response:
+async def enrol_photos(request: Request, person_id: sc.Id, viewer: Resident, svc: Svc) -> Response:
     """The API's upload and enrolment, answered as a page: each photo's verdict in the reader's
     language. The office's duplicate warning names another person, so it is not shown here."""
     lang = language(request)
@@ -400,7 +402,7 @@ async def enrol_photos(request: Request, person_id: int, viewer: Resident, svc: 
 
 
 @router.post("/face/{person_id}/withdraw", dependencies=[SameOrigin])
-def withdraw(request: Request, person_id: int, viewer: Resident, svc: Svc) -> Response:
+def withdraw(request: Request, person_id: sc.Id, viewer: Resident, svc: Svc) -> Response:
     """The office's withdrawal exactly: templates, key and gate copies erased, then the receipt."""
     try:
         receipt = svc.faces.withdraw(viewer.actor, person_id)

@@ -25,6 +25,7 @@ from menjin.domain.access import PROMPTS, Reason
 from menjin.domain.actor import Actor
 from menjin.domain.permissions import Permission
 from menjin.domain.register import CredentialKind
+from menjin.schemas import Id
 from menjin.server.auth import Svc
 from menjin.server.web import i18n
 from menjin.server.web.console import (
@@ -406,7 +407,7 @@ def corrections(request: Request, viewer: Office, svc: Svc) -> Response:
 
 
 @router.post("/corrections/{request_id}/answer", dependencies=[SameOrigin])
-def answer(request: Request, request_id: int, viewer: Office, svc: Svc, form: Form, lang: Lang) -> Response:
+def answer(request: Request, request_id: Id, viewer: Office, svc: Svc, form: Form, lang: Lang) -> Response:
     """Answered once: a second answer (or one to an unknown request) is refused and changes nothing."""
     state = FormState.posted(ANSWER_INPUTS, form)
     try:

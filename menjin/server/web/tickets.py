@@ -29,6 +29,7 @@ from starlette.formparsers import FormParser, MultiPartException, MultiPartParse
 
 from menjin.domain.permissions import Permission
 from menjin.domain.tickets import MOVES, Category, Priority, TicketStatus
+from menjin.schemas import Id
 from menjin.security.passwords import lookup_hash
 from menjin.server.auth import Svc
 from menjin.server.web import i18n
@@ -323,7 +324,7 @@ def report_fault(
 
 @router.get("/fault/{community_code}/{gate_code}/{ticket_id:int}", name="fault_received")
 def fault_received(
-    request: Request, svc: Svc, community_code: str, gate_code: str, ticket_id: int
+    request: Request, svc: Svc, community_code: str, gate_code: str, ticket_id: Id
 ) -> Response:
     """What a passer-by sees once their report is in: the ticket's number, status and deadlines. Public
     like the notice, which lists the same; only tickets of this gate are shown here."""
@@ -538,13 +539,13 @@ def new_ticket_form(request: Request, viewer: Worker, svc: Svc) -> Response:
 
 
 @router.get("/tickets/{ticket_id:int}")
-def ticket_detail(request: Request, viewer: Reader, svc: Svc, ticket_id: int) -> Response:
+def ticket_detail(request: Request, viewer: Reader, svc: Svc, ticket_id: Id) -> Response:
     return _show_ticket(request, viewer, svc, ticket_id)
 
 
 @router.post("/tickets/{ticket_id:int}", dependencies=[SameOrigin])
 def work_ticket(
-    request: Request, viewer: Worker, svc: Svc, form: Form, lang: Lang, ticket_id: int
+    request: Request, viewer: Worker, svc: Svc, form: Form, lang: Lang, ticket_id: Id
 ) -> Response:
     """A new status, a note, or both; a step the ticket cannot take is refused with the store's reason."""
     wanted = str(form.get("status") or "").strip()
@@ -569,7 +570,7 @@ def work_ticket(
 
 
 @router.get("/tickets/{ticket_id:int}/photos/{report_id:int}")
-def ticket_photo(viewer: Reader, svc: Svc, ticket_id: int, report_id: int) -> Response:
+def ticket_photo(viewer: Reader, svc: Svc, ticket_id: Id, report_id: Id) -> Response:
     """A passer-by's photo, to ticket readers only; it was re-encoded without metadata when it came in."""
     try:
         with svc.transaction(viewer.actor) as s:
