@@ -107,12 +107,25 @@ EVENT = {"id": "e" * 12, "gate": "S1", "seq": 1, "at": NOW.isoformat(), "kind": 
             json.dumps({"events": [EVENT | {"detail": {"a": [1, {"b": float("inf")}]}}]}).encode(),
             "detail",
         ),
+        (Channel.EVT, json.dumps({"events": [EVENT | {"reason": "granted\x00"}]}).encode(), "reason"),
+        (Channel.EVT, json.dumps({"events": [EVENT | {"detail": {"a\x00": 1}}]}).encode(), "detail"),
+        (Channel.ACK, json.dumps({"command_id": "c" * 12, "ok": True, "detail": "\x00"}).encode(), "detail"),
     ],
-    ids=["nan-telemetry", "endless-interval", "no-interval", "negative-depth", "infinity-in-detail"],
+    ids=[
+        "nan-telemetry",
+        "endless-interval",
+        "no-interval",
+        "negative-depth",
+        "infinity-in-detail",
+        "nul-in-reason",
+        "nul-in-a-detail-key",
+        "nul-in-an-ack",
+    ],
 )
-def test_numbers_no_database_can_store_are_refused(channel: Channel, payload: bytes, where: str) -> None:
-    """NaN and Infinity pass Python's JSON but not PostgreSQL's jsonb: a batch holding one could never be
-    stored and would block its gate's outbox; a heartbeat interval of 1e308 would break the offline watch."""
+def test_values_no_database_can_store_are_refused(channel: Channel, payload: bytes, where: str) -> None:
+    """NaN, Infinity and NUL pass Python's JSON but not PostgreSQL's text or jsonb: a batch holding one could
+    never be stored and would block its gate's outbox; a heartbeat interval of 1e308 would break the
+    offline watch."""
     with pytest.raises(codec.BadMessage, match=where):
         codec.decode(channel, payload)
     fine = EVENT | {"detail": {"a": [1, {"b": 2.5}], "c": None}}

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from menjin.domain.actor import Actor
 from menjin.domain.register import AccountRole, CredentialKind, GateMode
-from menjin.link.messages import CommandKind
+from menjin.link.messages import Ack, Channel, CommandKind
 from menjin.services import Services
 from menjin.sim.sample import RESIDENTS, create_sample
 from menjin.sim.yard import Clock, Yard
@@ -85,6 +85,23 @@ def test_remote_unlock_needs_a_reason_and_is_acknowledged_and_audited(yard: Yard
         yard.hub.command(
             Actor(community_id, "account:x", AccountRole.CONTRACTOR), gate_id, CommandKind.UNLOCK_ONCE, "x"
         )
+
+
+def test_only_the_commanded_gate_may_confirm_a_remote_unlock(yard: Yard) -> None:
+    """N1 is cut off, so the guard's unlock has not reached it: a confirmation from S1 (a neighbour, or a
+    tampered gate) must not make the record say it was carried out."""
+    with yard.services.db.transaction() as s:
+        gate_id, community_id = s.execute(select(Gate.id, Gate.community_id).where(Gate.code == "N1")).one()
+    yard.down.add("N1")
+    command = yard.hub.command(
+        Actor(community_id, "account:guard", AccountRole.GUARD), gate_id, CommandKind.UNLOCK_ONCE, "送药"
+    )
+    yard.hub.handle(yard.code, "S1", Channel.ACK, Ack(command_id=command.id, ok=True))
+    with yard.services.db.transaction() as s:
+        assert s.get_one(GateCommand, command.id).acked_at is None
+    yard.hub.handle(yard.code, "N1", Channel.ACK, Ack(command_id=command.id, ok=True))
+    with yard.services.db.transaction() as s:
+        assert s.get_one(GateCommand, command.id).ok is True
 
 
 def test_fire_input_opens_every_escape_route_gate(yard: Yard) -> None:

@@ -54,18 +54,22 @@ def parse_topic(text: str) -> tuple[str, str, Channel] | None:
         return None
 
 
-def _finite(value: Any) -> Any:
-    """JSON's NaN and Infinity are Python's, not the databases' (PostgreSQL refuses them in jsonb): one in
-    an event's detail would make its whole batch unstorable, and the gate would resend it forever."""
-    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+def _storable(value: Any) -> Any:
+    """What a gate sends must fit either database: PostgreSQL's text and jsonb hold neither a NUL character
+    nor NaN or Infinity (Python's JSON takes all three). One of them in an event would make its whole batch
+    unstorable, and the gate would resend it forever."""
+    items = [*value, *value.values()] if isinstance(value, dict) else value if isinstance(value, list) else ()
     for item in items:
-        _finite(item)
+        _storable(item)
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("numbers must be finite")
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("text must not contain a NUL character")
     return value
 
 
-Detail = Annotated[dict[str, Any], AfterValidator(_finite)]
+Detail = Annotated[dict[str, Any], AfterValidator(_storable)]
+Text = Annotated[str, AfterValidator(_storable)]
 
 
 class Message(BaseModel):
@@ -213,7 +217,7 @@ class Event(Message):
     at: AwareDatetime
     kind: EventKind
     granted: bool | None = None
-    reason: str = ""
+    reason: Text = ""
     method: CredentialKind | None = None
     person_id: int | None = None
     credential_ids: list[int] = []
@@ -236,9 +240,9 @@ class Heartbeat(Message):
     unlocked: bool
     cache_version: Annotated[int, Field(ge=0)]  # 0: no cache yet; the server answers with a snapshot or delta
     outbox_depth: Annotated[int, Field(ge=0)]
-    alarms: list[str] = []
-    telemetry: dict[str, float] = {}  # keys in domain.health
-    symptoms: list[str] = []  # why the gate is in degraded mode (domain.health.Symptom)
+    alarms: list[Text] = []
+    telemetry: Annotated[dict[str, float], AfterValidator(_storable)] = {}  # keys in domain.health
+    symptoms: list[Text] = []  # why the gate is in degraded mode (domain.health.Symptom)
     # The gate's heartbeat interval: the server calls it offline after 3 missed.
     every_seconds: Annotated[float, Field(gt=0, le=3600)] = 10
 
@@ -259,9 +263,9 @@ class Command(Message):
 
 
 class Ack(Message):
-    command_id: str
+    command_id: Annotated[str, Field(max_length=64)]
     ok: bool
-    detail: str = ""
+    detail: Annotated[Text, Field(max_length=500)] = ""
 
 
 class Status(Message):

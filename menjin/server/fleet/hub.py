@@ -75,7 +75,7 @@ class FleetHub:
             elif isinstance(message, Heartbeat):
                 reply = self._heartbeat(s, community_id, gate_id, message, now)
             elif isinstance(message, Ack):
-                reply = self._ack(s, community_id, message, now)
+                reply = self._ack(s, gate_id, message, now)
             elif isinstance(message, Status):
                 device = device_for(s, s.get(Gate, gate_id))
                 device.online, device.last_seen = message.online, now
@@ -129,9 +129,11 @@ class FleetHub:
             confirm_gate_deletions(s, community_id, gate_id, device.built_from, now)
         return SyncEnvelope(sync=sync) if sync is not None else None
 
-    def _ack(self, s: Session, community_id: int, ack: Ack, now: datetime) -> None:
+    def _ack(self, s: Session, gate_id: int, ack: Ack, now: datetime) -> None:
+        """Only the gate a command was sent to may say it was carried out: the guard's record of a remote
+        unlock must not be confirmed by a neighbouring (or tampered) gate."""
         command = s.get(GateCommand, ack.command_id)
-        if command is None or command.community_id != community_id:
+        if command is None or command.gate_id != gate_id:
             log.warning("ack for unknown command %s ignored", ack.command_id)
             return None
         command.acked_at, command.ok, command.detail = now, ack.ok, ack.detail
