@@ -361,6 +361,7 @@ def test_lockdown_then_all_clear_are_recorded_and_listed(
     page = linked.get(done.headers["location"]).text
     assert "已下令封闭" in page and "封闭管理" in page and "小区内发现可疑人员" in page and "进行中" in page
     assert "guard" in page and "S1、N1、V1" in page
+    assert "S1: 已执行" in page and "N1: 已执行" in page and "V1: 已执行" in page
 
     assert post(linked, "/emergency/all_clear", reason="已排查，无异常").status_code == 303
     assert set(modes(world).values()) == {GateMode.NORMAL.value}
@@ -370,13 +371,17 @@ def test_lockdown_then_all_clear_are_recorded_and_listed(
     assert "已结束" in after and "已排查，无异常" in after and "进行中" not in after
 
 
-def test_evacuation_opens_the_escape_routes(linked: TestClient, world: World, yard: Yard) -> None:
+def test_evacuation_opens_the_escape_routes_and_says_which_gates_did(
+    linked: TestClient, world: World, yard: Yard
+) -> None:
     console(linked, "guard")
+    yard.down.add("N1")  # its network is cut: the order cannot reach it, and the guard must see that
     assert post(linked, "/emergency/evacuate", reason="3号楼燃气泄漏").status_code == 303
-    assert yard.relays["S1"].unlocked and yard.relays["N1"].unlocked and not yard.relays["V1"].unlocked
+    assert yard.relays["S1"].unlocked and not yard.relays["N1"].unlocked and not yard.relays["V1"].unlocked
     (incident,) = incidents_of(world)
     assert incident.kind == "evacuation" and incident.actor == "account:guard"
-    assert "紧急疏散" in linked.get("/emergency").text
+    page = linked.get("/emergency").text
+    assert "紧急疏散" in page and "S1: 已执行" in page and "N1: 尚未确认执行" in page
 
 
 def test_the_responder_code_page_shows_a_pin_that_opens_a_gate(

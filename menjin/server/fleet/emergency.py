@@ -89,10 +89,12 @@ def evacuate(
     check(actor, Permission.GATES_COMMAND)
     reason = _reason(reason)
     gates = _gates(hub, actor.community_id, escape_only=True)
-    for gate in gates:
-        hub.command(actor, gate.id, CommandKind.SET_MODE, reason, GateMode.EVACUATION)
+    commands = {
+        str(gate.id): hub.command(actor, gate.id, CommandKind.SET_MODE, reason, GateMode.EVACUATION).id
+        for gate in gates
+    }
     log.warning("evacuation of community %s: %d gates (%s)", actor.community_id, len(gates), reason)
-    return _record(hub, actor, kind, reason, [g.id for g in gates])
+    return _record(hub, actor, kind, reason, [g.id for g in gates], commands=commands)
 
 
 def fire(hub: FleetHub, community_id: int, gate_code: str) -> Incident:
@@ -111,10 +113,12 @@ def lockdown(hub: FleetHub, actor: Actor, reason: str) -> Incident:
     check(actor, Permission.GATES_COMMAND)
     reason = _reason(reason)
     gates = _gates(hub, actor.community_id)
-    for gate in gates:
-        if gate.mode != GateMode.EVACUATION.value:  # a fire evacuation is never closed by a lockdown
-            hub.command(actor, gate.id, CommandKind.SET_MODE, reason, GateMode.LOCKDOWN)
-    return _record(hub, actor, IncidentKind.LOCKDOWN, reason, [g.id for g in gates])
+    commands = {
+        str(gate.id): hub.command(actor, gate.id, CommandKind.SET_MODE, reason, GateMode.LOCKDOWN).id
+        for gate in gates
+        if gate.mode != GateMode.EVACUATION.value  # a fire evacuation is never closed by a lockdown
+    }
+    return _record(hub, actor, IncidentKind.LOCKDOWN, reason, [g.id for g in gates], commands=commands)
 
 
 def all_clear(hub: FleetHub, actor: Actor, reason: str) -> list[Incident]:

@@ -607,13 +607,22 @@ def _incident_view(
             where = emergency.reach(session, row).items()
             words = [f"{name(g)}: {_label('emergency.reach', r, lang)}" for g, r in where]
             facts.append((i18n.t("emergency.reach", lang), "，".join(words) or "—"))
-    command_id = detail.get("command_id")
-    command = session.get(GateCommand, command_id) if isinstance(command_id, str) else None
-    if command is not None:  # the guard's remote unlock: did the gate carry it out?
-        key = (
-            "emergency.not_confirmed" if command.acked_at is None or not command.ok else "emergency.confirmed"
+    commands = dict(detail.get("commands") or {})  # evacuation, lockdown: gate id → command id
+    if isinstance(detail.get("command_id"), str) and row.gate_ids:  # the guard's remote unlock: one gate
+        commands[str(row.gate_ids[0])] = detail["command_id"]
+    if commands:  # did each gate carry it out? An offline one has not, and someone must go there
+        done = set(
+            session.scalars(
+                select(GateCommand.id).where(
+                    GateCommand.id.in_(commands.values()),
+                    GateCommand.acked_at.is_not(None),
+                    GateCommand.ok.is_(True),
+                )
+            )
         )
-        facts.append((i18n.t("emergency.gate_says", lang), i18n.t(key, lang)))
+        said = {True: i18n.t("emergency.confirmed", lang), False: i18n.t("emergency.not_confirmed", lang)}
+        words = [f"{name(int(gate))}: {said[c in done]}" for gate, c in commands.items()]
+        facts.append((i18n.t("emergency.gate_says", lang), "，".join(words)))
     if detail.get("ended_because"):
         facts.append((i18n.t("emergency.ended_because", lang), str(detail["ended_because"])))
     return IncidentView(
