@@ -52,14 +52,14 @@ class BodyLimit(BaseHTTPMiddleware):
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             return _error(413, "请求内容过大", f"request body larger than {limit} bytes")
+        text = kind.startswith(TEXT_BODIES)  # an upload's bytes are its own business
         body = b""
-        if request.method in ("POST", "PUT", "PATCH") and (length is None or kind.startswith(TEXT_BODIES)):
+        if request.method in ("POST", "PUT", "PATCH") and (length is None or text):
             body = await request.body()
             if len(body) > limit:
                 return _error(413, "请求内容过大", f"request body larger than {limit} bytes")
-        if not kind.startswith(TEXT_BODIES):
-            body = b""  # an upload's bytes are its own business
-        if any(nul in part for part in (request.url.query.lower().encode(), body.lower()) for nul in NUL):
+        checked = (request.url.query.encode(), body if text else b"")
+        if any(nul in part.lower() for part in checked for nul in NUL):
             return _error(400, "请求中含有空字符（NUL）", "the request contains a NUL character")
         return await call_next(request)
 

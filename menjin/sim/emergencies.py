@@ -194,11 +194,7 @@ def _incident(yard: Yard, kind: IncidentKind) -> dict[str, Any] | None:
             "gates": sorted(codes[g] for g in row.gate_ids),
             "ended_at": local(row.ended_at) if row.ended_at else None,
             "ended_by": row.ended_by,
-            **{
-                k: v
-                for k, v in row.detail.items()
-                if k in ("pass_id", "label", "command_id", "ended_because")
-            },
+            **{k: v for k, v in row.detail.items() if k in ("pass_id", "label", "commands", "ended_because")},
         }
 
 
@@ -275,10 +271,11 @@ def fall(world: World) -> None:
     reused = {gate: yard.gates[gate].on_read(*code).reason.value for gate in (STREET, DOOR)}
     yard.run(180, step=5)  # every event reaches the server
     world.notes |= _fall_findings(world, call, modes, opened, crew, reused, steps, shared.row.id)
+    command_id = unlock.detail["commands"][str(ids[STREET])]
     with yard.services.db.transaction() as s:
-        command = s.get(GateCommand, unlock.detail["command_id"])
+        command = s.get(GateCommand, command_id)
         acked = command is not None and bool(command.ok)
-    carried_out = _command_events(yard, ids[STREET], unlock.detail["command_id"])
+    carried_out = _command_events(yard, ids[STREET], command_id)
     code_record = _incident(yard, IncidentKind.RESPONDER_CODE)
     unlock_incident = _incident(yard, IncidentKind.REMOTE_UNLOCK)
     world.notes["incidents"] = {"remote_unlock": unlock_incident, "responder_code": code_record}

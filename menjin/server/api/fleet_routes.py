@@ -137,7 +137,7 @@ def gate_command(gate_id: sc.Id, body: CommandIn, actor: Commander, fleet: Hub, 
     if body.kind is CommandKind.UNLOCK_ONCE:  # the guard's remote unlock: an incident, like the console's
         incident = emergency.remote_unlock(fleet, actor, gate_id, body.reason)
         with svc.db.transaction() as s:
-            row = s.get_one(GateCommand, incident.detail["command_id"])
+            row = s.get_one(GateCommand, incident.detail["commands"][str(gate_id)])
     else:
         row = fleet.command(actor, gate_id, body.kind, body.reason, body.mode)
     return CommandOut(id=row.id, kind=row.kind, reason=row.reason, issued_at=row.issued_at)

@@ -79,7 +79,8 @@ def remote_unlock(hub: FleetHub, actor: Actor, gate_id: int, reason: str) -> Inc
     """The guard opens one gate once, from the console: the reason is mandatory."""
     reason = _reason(reason)
     command = hub.command(actor, gate_id, CommandKind.UNLOCK_ONCE, reason)
-    return _record(hub, actor, IncidentKind.REMOTE_UNLOCK, reason, [gate_id], True, command_id=command.id)
+    commands = {str(gate_id): command.id}
+    return _record(hub, actor, IncidentKind.REMOTE_UNLOCK, reason, [gate_id], True, commands=commands)
 
 
 def evacuate(

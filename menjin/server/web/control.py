@@ -607,9 +607,7 @@ def _incident_view(
             where = emergency.reach(session, row).items()
             words = [f"{name(g)}: {_label('emergency.reach', r, lang)}" for g, r in where]
             facts.append((i18n.t("emergency.reach", lang), "，".join(words) or "—"))
-    commands = dict(detail.get("commands") or {})  # evacuation, lockdown: gate id → command id
-    if isinstance(detail.get("command_id"), str) and row.gate_ids:  # the guard's remote unlock: one gate
-        commands[str(row.gate_ids[0])] = detail["command_id"]
+    commands: dict[str, str] = detail.get("commands") or {}  # remote unlock, evacuation, lockdown
     if commands:  # did each gate carry it out? An offline one has not, and someone must go there
         done = set(
             session.scalars(
